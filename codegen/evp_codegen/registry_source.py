@@ -1,0 +1,42 @@
+"""Subjects' latest schemas read from a Confluent-compatible schema registry."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from confluent_kafka.schema_registry import SchemaRegistryClient
+from confluent_kafka.schema_registry.error import SchemaRegistryError
+
+from evp_codegen.catalog import Subject
+from evp_codegen.errors import SchemaToolingError, UnsupportedSchema
+
+__all__ = ["RegistrySource"]
+
+
+class RegistrySource:
+    """Reads each subject's latest version over HTTP with confluent-kafka's client."""
+
+    def __init__(self, url: str) -> None:
+        self._url = url
+        self._client = SchemaRegistryClient({"url": url})
+
+    def latest(self, subject: Subject) -> tuple[int, dict[str, Any]]:
+        """The latest registered version of ``subject`` and its schema."""
+        try:
+            registered = self._client.get_latest_version(subject.name)
+        except SchemaRegistryError as error:
+            raise SchemaToolingError(
+                f"cannot read the latest version: {error.error_message}",
+                registry=self._url,
+                subject=subject.name,
+            ) from error
+        if registered.schema.references:
+            raise UnsupportedSchema(
+                "schemas with references cannot be generated from a registry; "
+                "register self-contained schemas with `evp schemas register`",
+                schema=subject.name,
+                field_path="$",
+            )
+        schema: dict[str, Any] = json.loads(registered.schema.schema_str or "null")
+        return int(registered.version or 0), schema
