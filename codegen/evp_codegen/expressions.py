@@ -95,10 +95,12 @@ _FROM_AVRO = {
 class Expressions:
     """Renders fragments for types of ``library`` as seen from module ``module``."""
 
-    def __init__(self, library: Library, module: str, subject: str) -> None:
+    def __init__(self, library: Library, module: str) -> None:
         self.library = library
         self.module = module
-        self.subject = subject
+        # Where the fragment being rendered sits, for error messages; set by the renderer.
+        self.subject = module
+        self.field_path = "$"
         self.imports: set[str] = set()
         self.local_imports: dict[str, set[str]] = {}
 
@@ -264,7 +266,7 @@ class Expressions:
             return "map"
         if isinstance(ref, NamedRef):
             return ref.full_name
-        raise UnsupportedSchema("nested unions", schema=self.subject, field_path=self.module)
+        raise UnsupportedSchema("nested unions", schema=self.subject, field_path=self.field_path)
 
     def _raw_type(self, ref: TypeRef) -> str:
         """The Python type of ``ref``'s value as fastavro reads it (for union dispatch)."""
@@ -307,7 +309,7 @@ class Expressions:
                     f"union branches {self._avro_branch_name(seen[key])} and "
                     f"{self._avro_branch_name(branch)} are indistinguishable once decoded",
                     schema=self.subject,
-                    field_path=self.module,
+                    field_path=self.field_path,
                 )
             seen[key] = branch
 

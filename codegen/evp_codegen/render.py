@@ -57,7 +57,7 @@ class _ModuleRenderer:
         self.package = package
         self.module = module
         self.lines: list[str] = []
-        self.exprs = Expressions(library, module, module)
+        self.exprs = Expressions(library, module)
         self.needs: set[str] = set()
 
     def render(self, definitions: list[NamedDef]) -> str:
@@ -119,6 +119,7 @@ class _ModuleRenderer:
         self.needs |= {"dataclasses", "typing.ClassVar", "typing.Any"}
         name = record.full_name.rpartition(".")[2]
         event = self.library.events.get(record.full_name)
+        self.exprs.subject = event.subject if event is not None else record.full_name
         self.lines.append("@dataclasses.dataclass(frozen=True, slots=True, kw_only=True)")
         self.lines.append(f"class {name}:")
         self._docstring(record.doc or f"The Avro record ``{record.full_name}``.", 4)
@@ -133,16 +134,17 @@ class _ModuleRenderer:
                 *_split_string(self.library.schema_texts[record.full_name], 8),
                 "    )",
             ]
-        for field in record.fields:
+        for index, field in enumerate(record.fields):
             self.lines.append("")
-            self._field(field)
+            self._field(index, field)
         self._to_avro(record)
         self._from_avro(record, name)
         if event is not None:
             self._key(record)
             self._new(record, name)
 
-    def _field(self, field: FieldDef) -> None:
+    def _field(self, index: int, field: FieldDef) -> None:
+        self.exprs.field_path = f"$.fields[{index}]"
         hint = self.exprs.hint(field.type)
         line = f"    {field.py_name}: {hint}"
         if field.has_default:
@@ -164,7 +166,8 @@ class _ModuleRenderer:
             '        """This record as the plain values fastavro writes."""',
             "        return {",
         ]
-        for field in record.fields:
+        for index, field in enumerate(record.fields):
+            self.exprs.field_path = f"$.fields[{index}]"
             value = self.exprs.to_avro(field.type, f"self.{field.py_name}")
             self.lines += _wrap_entry(f"{str_literal(field.name)}: ", value, 12)
         self.lines.append("        }")
@@ -177,7 +180,8 @@ class _ModuleRenderer:
             '        """Build the record from the plain values fastavro reads."""',
             "        return cls(",
         ]
-        for field in record.fields:
+        for index, field in enumerate(record.fields):
+            self.exprs.field_path = f"$.fields[{index}]"
             value = self.exprs.from_avro(field.type, f"data[{str_literal(field.name)}]")
             self.lines += _wrap_entry(f"{field.py_name}=", value, 12)
         self.lines.append("        )")

@@ -105,7 +105,13 @@ class AvroCodec:
         buffer.seek(HEADER_SIZE)
         try:
             raw = fastavro.schemaless_reader(
-                buffer, plan.writer_schema, plan.reader_schema, return_named_type_override=True
+                buffer,
+                plan.writer_schema,
+                plan.reader_schema,
+                # Values of unions with several named branches come back as (name, value);
+                # generated from_avro() dispatches on the name.
+                return_named_type=True,
+                return_named_type_override=True,
             )
         except SchemaResolutionError as error:
             raise IncompatibleWriter(

@@ -1,0 +1,15 @@
+"""Fixtures shared by the schema-tooling tests."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from tests.codegen.lint.builders import SchemaTree
+
+
+@pytest.fixture
+def tree(tmp_path: Path) -> SchemaTree:
+    """A fresh schema tree that lints clean until a test adds to it."""
+    return SchemaTree(tmp_path.resolve() / "schemas")
