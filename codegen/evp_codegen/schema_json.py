@@ -51,7 +51,7 @@ def normalize(schema: Any, namespace: str | None = None) -> Any:
         return schema
     kind = schema.get("type")
     out: dict[str, Any] = {}
-    if kind in NAMED_KINDS and isinstance(schema.get("name"), str):
+    if isinstance(kind, str) and kind in NAMED_KINDS and isinstance(schema.get("name"), str):
         full = qualify(schema["name"], schema.get("namespace", namespace))
         namespace = full.rpartition(".")[0] or None
         out["name"] = full

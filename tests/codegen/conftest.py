@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.codegen.lint.builders import SchemaTree
+from tests.codegen.builders import SchemaTree
 
 
 @pytest.fixture

@@ -9,7 +9,7 @@ import pytest
 
 from evp_codegen.catalog import load_catalog, subject_name
 from evp_codegen.errors import CatalogInvalid
-from tests.codegen.lint.builders import SchemaTree, event, fld
+from tests.codegen.builders import SchemaTree, event, fld
 
 REPO_SCHEMAS = Path(__file__).resolve().parents[2] / "schemas"
 

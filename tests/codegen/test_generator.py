@@ -21,7 +21,7 @@ from evp_codegen.errors import CodegenError, UnsupportedSchema
 from evp_codegen.generator import GeneratedLibrary, generate
 from evp_codegen.render import HEADER
 from evp_codegen.source import DirectorySource
-from tests.codegen.lint.builders import SchemaTree, enum, event, fld, record
+from tests.codegen.builders import SchemaTree, enum, event, fld, record
 
 REPO = Path(__file__).resolve().parents[2]
 UUID = {"type": "string", "logicalType": "uuid"}
