@@ -223,7 +223,7 @@ def read_schema_file(path: Path, findings: list[Finding]) -> dict[str, Any] | No
 
 def _load_shared_types(root: Path, findings: list[Finding]) -> dict[str, SharedType]:
     shared: dict[str, SharedType] = {}
-    for path in sorted(root.glob("*/*.avsc")):
+    for path in sorted(p for p in root.glob("*/*.avsc") if not _hidden(p, root)):
         schema = read_schema_file(path, findings)
         if schema is None:
             continue
@@ -253,12 +253,17 @@ def _load_shared_types(root: Path, findings: list[Finding]) -> dict[str, SharedT
     return shared
 
 
+def _hidden(path: Path, root: Path) -> bool:
+    """Dot-folders (``.git``, editor state) are never part of the contract."""
+    return any(part.startswith(".") for part in path.relative_to(root).parts)
+
+
 def _discover_history(
     root: Path, catalog: Catalog, findings: list[Finding]
 ) -> dict[str, list[tuple[int, Path]]]:
     """Map each event's expected full name to its version files, from the folder layout."""
     history: dict[str, list[tuple[int, Path]]] = {}
-    for folder in sorted(p for p in root.glob("*/*") if p.is_dir()):
+    for folder in sorted(p for p in root.glob("*/*") if p.is_dir() and not _hidden(p, root)):
         full_name = f"{catalog.namespace}.{folder.parent.name}.{folder.name}"
         versions: list[tuple[int, Path]] = []
         for path in sorted(folder.iterdir()):

@@ -7,7 +7,13 @@ from collections.abc import Sequence
 from evp.errors import EvpError
 from evp_codegen.findings import Finding
 
-__all__ = ["CatalogInvalid", "CodegenError", "SchemaToolingError", "UnsupportedSchema"]
+__all__ = [
+    "CatalogInvalid",
+    "CodegenError",
+    "RegistryRequestFailed",
+    "SchemaToolingError",
+    "UnsupportedSchema",
+]
 
 
 class SchemaToolingError(EvpError):
@@ -34,3 +40,24 @@ class UnsupportedSchema(CodegenError):
 
     def __init__(self, message: str, *, schema: str, field_path: str) -> None:
         super().__init__(message, schema=schema, field_path=field_path)
+
+
+class RegistryRequestFailed(SchemaToolingError):
+    """The schema registry refused or failed a request the tooling made."""
+
+    def __init__(self, reason: str, *, registry: str, subject: str | None = None) -> None:
+        super().__init__(reason, registry=registry, subject=subject)
+
+    @classmethod
+    def from_client_error(
+        cls, error: Exception, *, registry: str, subject: str | None = None
+    ) -> RegistryRequestFailed:
+        """Translate confluent-kafka's ``SchemaRegistryError`` (or a connection error)."""
+        status = getattr(error, "http_status_code", None)
+        if status is None:
+            return cls(f"cannot reach the registry: {error}", registry=registry, subject=subject)
+        code = getattr(error, "error_code", None)
+        message = getattr(error, "error_message", str(error))
+        return cls(
+            f"registry answered {status} ({code}): {message}", registry=registry, subject=subject
+        )

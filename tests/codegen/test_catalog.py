@@ -114,3 +114,12 @@ def test_invalid_json_names_line_and_column(tree: SchemaTree) -> None:
     parse_errors = [f for f in load_catalog(tree.root).findings if f.rule == "PARSE_ERROR"]
     assert len(parse_errors) == 1
     assert "line 2" in parse_errors[0].message
+
+
+def test_dot_folders_are_not_part_of_the_contract(tree: SchemaTree) -> None:
+    """Folders such as .git or editor state below schemas/ are ignored."""
+    tree.add_event(event("OrderPaid"))
+    tree.write_catalog()
+    (tree.root / ".git" / "objects").mkdir(parents=True)
+    (tree.root / "orders" / ".swap").mkdir()
+    assert load_catalog(tree.root).findings == []

@@ -46,6 +46,126 @@ def register(subparsers: Any) -> None:
     )
     lint.set_defaults(func=run_lint)
 
+    check = commands.add_parser(
+        "check",
+        help="fail when a schema change would break a subject's consumers",
+        description="Check every version that the baseline does not have against the earlier "
+        "ones at its subject's level, and that published versions are unchanged. Without a "
+        "baseline, the whole history is checked. Exits 1 on any break.",
+    )
+    _schemas_argument(check)
+    baseline = check.add_mutually_exclusive_group()
+    baseline.add_argument(
+        "--against-git", metavar="REF", help="compare with schemas/ at this git revision"
+    )
+    baseline.add_argument(
+        "--registry", metavar="URL", help="compare with what this schema registry holds"
+    )
+    check.add_argument(
+        "--format",
+        choices=("text", "json", "github"),
+        default="text",
+        help="text lines, a JSON array, or GitHub Actions annotations (default: %(default)s)",
+    )
+    check.set_defaults(func=run_check)
+
+    register_ = commands.add_parser(
+        "register",
+        help="register every subject's history in a registry, in order",
+        description="Register every version of every subject, oldest first, and set each "
+        "subject's compatibility level. Checks everything first and changes nothing when the "
+        "registry would reject a version. Idempotent.",
+    )
+    _schemas_argument(register_)
+    register_.add_argument("--registry", metavar="URL", required=True, help="the registry")
+    register_.add_argument(
+        "--dry-run", action="store_true", help="print what would change, change nothing"
+    )
+    register_.set_defaults(func=run_register)
+
+
+def _schemas_argument(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--schemas",
+        type=Path,
+        default=DEFAULT_SCHEMAS,
+        metavar="DIR",
+        help="the schemas folder (default: %(default)s)",
+    )
+
+
+def run_check(args: argparse.Namespace) -> int:
+    """Run the compatibility gate; 1 when anything breaks."""
+    from evp_codegen.breaking import find_breaks
+    from evp_codegen.catalog import load_catalog
+    from evp_codegen.history import (
+        SubjectHistory,
+        history_from_catalog,
+        history_from_git,
+        history_from_registry,
+    )
+
+    current = history_from_catalog(load_catalog(args.schemas).require_valid())
+    baseline: dict[str, SubjectHistory] | None = None
+    if args.against_git:
+        baseline = history_from_git(args.against_git, args.schemas)
+        against = f"git {args.against_git}"
+    elif args.registry:
+        baseline = history_from_registry(_client(args.registry), current, url=args.registry)
+        against = f"registry {args.registry}"
+    else:
+        against = "their own history"
+    breaks = find_breaks(current, baseline, only_current=bool(args.registry))
+    here = Path.cwd().resolve()
+    if args.format == "json":
+        print(json.dumps([b.to_json(here) for b in breaks], indent=2, ensure_ascii=False))
+    else:
+        for item in breaks:
+            print(item.github(here) if args.format == "github" else item.format(here))
+    errors = sum(b.severity is Severity.ERROR for b in breaks)
+    checked = sum(len(h.versions) for h in current.values())
+    print(
+        f"checked {checked} versions of {len(current)} subjects against {against}: "
+        f"{_count(errors, 'break')}, {_count(len(breaks) - errors, 'warning')}",
+        file=sys.stderr,
+    )
+    return 1 if errors else 0
+
+
+def run_register(args: argparse.Namespace) -> int:
+    """Register the history; 1 when the registry would reject it (nothing changed)."""
+    from evp_codegen.catalog import load_catalog
+    from evp_codegen.registration import RegistrationRefused, plan_registration
+
+    catalog = load_catalog(args.schemas).require_valid()
+    client = _client(args.registry)
+    try:
+        plan = plan_registration(catalog, client, args.registry)
+    except RegistrationRefused as refused:
+        here = Path.cwd().resolve()
+        for item in refused.breaks:
+            print(item.format(here))
+        print(f"evp schemas register: {refused.message}", file=sys.stderr)
+        return 1
+    if plan.changes == 0:
+        print(f"{args.registry}: already up to date ({len(catalog.subjects)} subjects)")
+        return 0
+    if args.dry_run:
+        for level in plan.levels:
+            print(f"would set {level.subject} to {level.level}")
+        for step in plan.registrations:
+            print(f"would register {step.subject} v{step.version}")
+        return 0
+    plan.apply(client, print)
+    print(f"{args.registry}: {plan.changes} change(s) made", file=sys.stderr)
+    return 0
+
+
+def _client(url: str) -> Any:
+    from confluent_kafka.schema_registry import SchemaRegistryClient
+
+    return SchemaRegistryClient({"url": url})
+
 
 def run_lint(args: argparse.Namespace) -> int:
     """Lint ``args.schemas``, print the findings, and return 1 if any is an error."""

@@ -1,0 +1,1 @@
+"""Test support: Hypothesis strategies derived from Avro schemas, and a pytest plugin."""
