@@ -179,10 +179,9 @@ class Expressions:
         if isinstance(ref, Primitive):
             return value
         if isinstance(ref, Logical):
-            if ref.kind == "uuid":
-                self.imports.add("uuid")
-                return f"uuid.UUID({value})"
             self.imports.add("_logical")
+            if ref.kind == "uuid":
+                return f"_logical.string_to_uuid({value})"
             if ref.kind == "decimal":
                 return f"_logical.bytes_to_decimal({value}, {ref.scale})"
             return f"{_FROM_AVRO[ref.kind]}({value})"
@@ -204,7 +203,9 @@ class Expressions:
         if isinstance(definition, RecordDef):
             return f"{self.class_name(ref.full_name)}.from_avro({value})"
         if isinstance(definition, EnumDef):
-            return f"{self.class_name(ref.full_name)}({value})"
+            # By name: members are named for their symbols, and ``Enum[name]`` is a plain
+            # dict lookup where ``Enum(value)`` goes through the metaclass's ``__call__``.
+            return f"{self.class_name(ref.full_name)}[{value}]"
         return value
 
     def _union_to_avro(self, ref: UnionOf, value: str, depth: int) -> str:

@@ -7,6 +7,7 @@ import decimal
 import io
 import json
 import uuid
+from collections.abc import Mapping
 
 import fastavro
 import pytest
@@ -40,7 +41,7 @@ def _old_version(subject: str, version: int) -> tuple[str, int, InMemorySchemaLo
     return text, lookup.register(subject, text), lookup
 
 
-def _write(schema_text: str, schema_id: int, datum: dict[str, object]) -> bytes:
+def _write(schema_text: str, schema_id: int, datum: Mapping[str, object]) -> bytes:
     buffer = io.BytesIO(frame_header(schema_id))
     buffer.seek(5)
     fastavro.schemaless_writer(buffer, fastavro.parse_schema(json.loads(schema_text)), datum)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime
 import decimal
+import uuid
 
 __all__ = [
     "bytes_to_decimal",
@@ -26,6 +27,7 @@ __all__ = [
     "millis_to_datetime",
     "millis_to_local_datetime",
     "millis_to_time",
+    "string_to_uuid",
     "time_to_micros",
     "time_to_millis",
     "utc_now",
@@ -35,10 +37,16 @@ UTC = datetime.UTC
 EPOCH = datetime.datetime(1970, 1, 1, tzinfo=UTC)
 _LOCAL_EPOCH = datetime.datetime(1970, 1, 1)
 _EPOCH_DATE = datetime.date(1970, 1, 1)
+# Readers multiply these (exact integer arithmetic) rather than call ``timedelta(unit=n)``,
+# whose keyword parsing costs more than the addition itself.
+_DAY = datetime.timedelta(days=1)
 _MILLISECOND = datetime.timedelta(milliseconds=1)
 _MICROSECOND = datetime.timedelta(microseconds=1)
 # Wide enough that scaling any Avro decimal (precision <= 76 here) never rounds.
 _EXACT = decimal.Context(prec=100, Emax=decimal.MAX_EMAX, Emin=decimal.MIN_EMIN)
+_new_uuid = object.__new__
+_set_slot = object.__setattr__  # UUID forbids attribute assignment; its own code does this
+_UNKNOWN_SAFETY = uuid.SafeUUID.unknown  # what uuid.UUID(text) records
 
 
 def _unscaled(value: decimal.Decimal, precision: int, scale: int) -> int:
@@ -72,6 +80,28 @@ def bytes_to_decimal(data: bytes, scale: int) -> decimal.Decimal:
     return decimal.Decimal(int.from_bytes(data, "big", signed=True)).scaleb(-scale, _EXACT)
 
 
+def string_to_uuid(value: str) -> uuid.UUID:
+    """``uuid.UUID(value)``, built straight from the parsed number when ``value`` is hex.
+
+    A third cheaper than ``uuid.UUID(value)`` and exactly equal: the fast path parses the
+    same 32 digits the way ``UUID.__init__`` does (``int(digits, 16)``) and stores them the
+    way ``UUID.__setstate__`` (and 3.14's ``UUID._from_int``) does. Any other text, valid
+    (``urn:uuid:...``, braces) or not, goes to ``uuid.UUID``, which accepts or rejects it.
+    """
+    digits = value.replace("-", "")
+    if len(digits) == 32:
+        try:
+            number = int(digits, 16)
+        except ValueError:
+            pass
+        else:
+            result = _new_uuid(uuid.UUID)
+            _set_slot(result, "int", number)
+            _set_slot(result, "is_safe", _UNKNOWN_SAFETY)
+            return result
+    return uuid.UUID(value)
+
+
 def datetime_to_millis(value: datetime.datetime) -> int:
     """Milliseconds since the Unix epoch of a timezone-aware datetime (floored)."""
     if value.tzinfo is None:
@@ -81,7 +111,7 @@ def datetime_to_millis(value: datetime.datetime) -> int:
 
 def millis_to_datetime(value: int) -> datetime.datetime:
     """The UTC datetime ``value`` milliseconds after the Unix epoch."""
-    return EPOCH + datetime.timedelta(milliseconds=value)
+    return EPOCH + _MILLISECOND * value
 
 
 def datetime_to_micros(value: datetime.datetime) -> int:
@@ -93,7 +123,7 @@ def datetime_to_micros(value: datetime.datetime) -> int:
 
 def micros_to_datetime(value: int) -> datetime.datetime:
     """The UTC datetime ``value`` microseconds after the Unix epoch."""
-    return EPOCH + datetime.timedelta(microseconds=value)
+    return EPOCH + _MICROSECOND * value
 
 
 def local_datetime_to_millis(value: datetime.datetime) -> int:
@@ -103,7 +133,7 @@ def local_datetime_to_millis(value: datetime.datetime) -> int:
 
 def millis_to_local_datetime(value: int) -> datetime.datetime:
     """The naive datetime ``value`` milliseconds after 1970-01-01T00:00."""
-    return _LOCAL_EPOCH + datetime.timedelta(milliseconds=value)
+    return _LOCAL_EPOCH + _MILLISECOND * value
 
 
 def local_datetime_to_micros(value: datetime.datetime) -> int:
@@ -113,7 +143,7 @@ def local_datetime_to_micros(value: datetime.datetime) -> int:
 
 def micros_to_local_datetime(value: int) -> datetime.datetime:
     """The naive datetime ``value`` microseconds after 1970-01-01T00:00."""
-    return _LOCAL_EPOCH + datetime.timedelta(microseconds=value)
+    return _LOCAL_EPOCH + _MICROSECOND * value
 
 
 def date_to_days(value: datetime.date) -> int:
@@ -123,7 +153,7 @@ def date_to_days(value: datetime.date) -> int:
 
 def days_to_date(value: int) -> datetime.date:
     """The date ``value`` days after the Unix epoch."""
-    return _EPOCH_DATE + datetime.timedelta(days=value)
+    return _EPOCH_DATE + _DAY * value
 
 
 def time_to_millis(value: datetime.time) -> int:

@@ -71,11 +71,15 @@ class Envelope:
     def from_avro(cls, data: dict[str, Any]) -> Envelope:
         """Build the record from the plain values fastavro reads."""
         return cls(
-            event_id=uuid.UUID(data["event_id"]),
+            event_id=_logical.string_to_uuid(data["event_id"]),
             event_type=data["event_type"],
             timestamp=_logical.millis_to_datetime(data["timestamp"]),
             version=data["version"],
             source=data["source"],
-            correlation_id=uuid.UUID(data["correlation_id"]),
-            causation_id=None if data["causation_id"] is None else uuid.UUID(data["causation_id"]),
+            correlation_id=_logical.string_to_uuid(data["correlation_id"]),
+            causation_id=(
+                None
+                if data["causation_id"] is None
+                else _logical.string_to_uuid(data["causation_id"])
+            ),
         )

@@ -242,10 +242,10 @@ class StockReleased:
         """Build the record from the plain values fastavro reads."""
         return cls(
             envelope=Envelope.from_avro(data["envelope"]),
-            reservation_id=uuid.UUID(data["reservation_id"]),
-            order_id=uuid.UUID(data["order_id"]),
+            reservation_id=_logical.string_to_uuid(data["reservation_id"]),
+            order_id=_logical.string_to_uuid(data["order_id"]),
             lines=[StockLine.from_avro(_i0) for _i0 in data["lines"]],
-            reason=ReleaseReason(data["reason"]),
+            reason=ReleaseReason[data["reason"]],
         )
 
     def key(self) -> str:
@@ -354,8 +354,8 @@ class StockReservationFailed:
         """Build the record from the plain values fastavro reads."""
         return cls(
             envelope=Envelope.from_avro(data["envelope"]),
-            order_id=uuid.UUID(data["order_id"]),
-            reason=ReservationFailureReason(data["reason"]),
+            order_id=_logical.string_to_uuid(data["order_id"]),
+            reason=ReservationFailureReason[data["reason"]],
             shortages=[StockShortage.from_avro(_i0) for _i0 in data["shortages"]],
         )
 
@@ -460,8 +460,8 @@ class StockReserved:
         """Build the record from the plain values fastavro reads."""
         return cls(
             envelope=Envelope.from_avro(data["envelope"]),
-            reservation_id=uuid.UUID(data["reservation_id"]),
-            order_id=uuid.UUID(data["order_id"]),
+            reservation_id=_logical.string_to_uuid(data["reservation_id"]),
+            order_id=_logical.string_to_uuid(data["order_id"]),
             lines=[StockLine.from_avro(_i0) for _i0 in data["lines"]],
         )
 

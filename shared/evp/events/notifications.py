@@ -103,9 +103,9 @@ class NotificationFailed:
         """Build the record from the plain values fastavro reads."""
         return cls(
             envelope=Envelope.from_avro(data["envelope"]),
-            notification_id=uuid.UUID(data["notification_id"]),
-            user_id=uuid.UUID(data["user_id"]),
-            channel=Channel(data["channel"]),
+            notification_id=_logical.string_to_uuid(data["notification_id"]),
+            user_id=_logical.string_to_uuid(data["user_id"]),
+            channel=Channel[data["channel"]],
             recipient=data["recipient"],
             error=data["error"],
             attempts=data["attempts"],
@@ -227,9 +227,9 @@ class NotificationSent:
         """Build the record from the plain values fastavro reads."""
         return cls(
             envelope=Envelope.from_avro(data["envelope"]),
-            notification_id=uuid.UUID(data["notification_id"]),
-            user_id=uuid.UUID(data["user_id"]),
-            channel=Channel(data["channel"]),
+            notification_id=_logical.string_to_uuid(data["notification_id"]),
+            user_id=_logical.string_to_uuid(data["user_id"]),
+            channel=Channel[data["channel"]],
             recipient=data["recipient"],
             template=data["template"],
         )

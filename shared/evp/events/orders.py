@@ -95,8 +95,8 @@ class OrderCancelled:
         """Build the record from the plain values fastavro reads."""
         return cls(
             envelope=Envelope.from_avro(data["envelope"]),
-            order_id=uuid.UUID(data["order_id"]),
-            reason=CancellationReason(data["reason"]),
+            order_id=_logical.string_to_uuid(data["order_id"]),
+            reason=CancellationReason[data["reason"]],
             detail=data["detail"],
         )
 
@@ -199,9 +199,9 @@ class OrderConfirmed:
         """Build the record from the plain values fastavro reads."""
         return cls(
             envelope=Envelope.from_avro(data["envelope"]),
-            order_id=uuid.UUID(data["order_id"]),
-            reservation_id=uuid.UUID(data["reservation_id"]),
-            payment_id=uuid.UUID(data["payment_id"]),
+            order_id=_logical.string_to_uuid(data["order_id"]),
+            reservation_id=_logical.string_to_uuid(data["reservation_id"]),
+            payment_id=_logical.string_to_uuid(data["payment_id"]),
         )
 
     def key(self) -> str:
@@ -368,11 +368,11 @@ class OrderPlaced:
         """Build the record from the plain values fastavro reads."""
         return cls(
             envelope=Envelope.from_avro(data["envelope"]),
-            order_id=uuid.UUID(data["order_id"]),
-            user_id=uuid.UUID(data["user_id"]),
+            order_id=_logical.string_to_uuid(data["order_id"]),
+            user_id=_logical.string_to_uuid(data["user_id"]),
             lines=[OrderLine.from_avro(_i0) for _i0 in data["lines"]],
             total=_logical.bytes_to_decimal(data["total"], 2),
-            currency=Currency(data["currency"]),
+            currency=Currency[data["currency"]],
             shipping_address=(
                 None
                 if data["shipping_address"] is None
@@ -497,11 +497,11 @@ class PaymentRequested:
         """Build the record from the plain values fastavro reads."""
         return cls(
             envelope=Envelope.from_avro(data["envelope"]),
-            order_id=uuid.UUID(data["order_id"]),
-            user_id=uuid.UUID(data["user_id"]),
-            reservation_id=uuid.UUID(data["reservation_id"]),
+            order_id=_logical.string_to_uuid(data["order_id"]),
+            user_id=_logical.string_to_uuid(data["user_id"]),
+            reservation_id=_logical.string_to_uuid(data["reservation_id"]),
             amount=_logical.bytes_to_decimal(data["amount"], 2),
-            currency=Currency(data["currency"]),
+            currency=Currency[data["currency"]],
         )
 
     def key(self) -> str:

@@ -122,11 +122,11 @@ class PaymentFailed:
         """Build the record from the plain values fastavro reads."""
         return cls(
             envelope=Envelope.from_avro(data["envelope"]),
-            payment_id=uuid.UUID(data["payment_id"]),
-            order_id=uuid.UUID(data["order_id"]),
+            payment_id=_logical.string_to_uuid(data["payment_id"]),
+            order_id=_logical.string_to_uuid(data["order_id"]),
             amount=_logical.bytes_to_decimal(data["amount"], 2),
-            currency=Currency(data["currency"]),
-            reason=PaymentFailureReason(data["reason"]),
+            currency=Currency[data["currency"]],
+            reason=PaymentFailureReason[data["reason"]],
             detail=data["detail"],
         )
 
@@ -253,11 +253,11 @@ class PaymentProcessed:
         """Build the record from the plain values fastavro reads."""
         return cls(
             envelope=Envelope.from_avro(data["envelope"]),
-            payment_id=uuid.UUID(data["payment_id"]),
-            order_id=uuid.UUID(data["order_id"]),
+            payment_id=_logical.string_to_uuid(data["payment_id"]),
+            order_id=_logical.string_to_uuid(data["order_id"]),
             amount=_logical.bytes_to_decimal(data["amount"], 2),
-            currency=Currency(data["currency"]),
-            method=PaymentMethod(data["method"]),
+            currency=Currency[data["currency"]],
+            method=PaymentMethod[data["method"]],
             provider_reference=data["provider_reference"],
         )
 
@@ -378,10 +378,10 @@ class PaymentRefunded:
         """Build the record from the plain values fastavro reads."""
         return cls(
             envelope=Envelope.from_avro(data["envelope"]),
-            payment_id=uuid.UUID(data["payment_id"]),
-            order_id=uuid.UUID(data["order_id"]),
+            payment_id=_logical.string_to_uuid(data["payment_id"]),
+            order_id=_logical.string_to_uuid(data["order_id"]),
             amount=_logical.bytes_to_decimal(data["amount"], 2),
-            currency=Currency(data["currency"]),
+            currency=Currency[data["currency"]],
             reason=data["reason"],
         )
 

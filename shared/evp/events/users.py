@@ -87,7 +87,7 @@ class EmailChanged:
         """Build the record from the plain values fastavro reads."""
         return cls(
             envelope=Envelope.from_avro(data["envelope"]),
-            user_id=uuid.UUID(data["user_id"]),
+            user_id=_logical.string_to_uuid(data["user_id"]),
             previous_email=data["previous_email"],
             new_email=data["new_email"],
         )
@@ -196,7 +196,7 @@ class ProfileUpdated:
         """Build the record from the plain values fastavro reads."""
         return cls(
             envelope=Envelope.from_avro(data["envelope"]),
-            user_id=uuid.UUID(data["user_id"]),
+            user_id=_logical.string_to_uuid(data["user_id"]),
             display_name=data["display_name"],
             phone=data["phone"],
             changed_fields=data["changed_fields"],
@@ -309,8 +309,8 @@ class UserLoggedIn:
         """Build the record from the plain values fastavro reads."""
         return cls(
             envelope=Envelope.from_avro(data["envelope"]),
-            user_id=uuid.UUID(data["user_id"]),
-            method=LoginMethod(data["method"]),
+            user_id=_logical.string_to_uuid(data["user_id"]),
+            method=LoginMethod[data["method"]],
             ip_address=data["ip_address"],
             user_agent=data["user_agent"],
         )
@@ -420,7 +420,7 @@ class UserRegistered:
         """Build the record from the plain values fastavro reads."""
         return cls(
             envelope=Envelope.from_avro(data["envelope"]),
-            user_id=uuid.UUID(data["user_id"]),
+            user_id=_logical.string_to_uuid(data["user_id"]),
             email=data["email"],
             display_name=data["display_name"],
             marketing_opt_in=data["marketing_opt_in"],
