@@ -4,10 +4,14 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+import httpx2
+from confluent_kafka.schema_registry.error import SchemaRegistryError
+
 from evp.errors import EvpError
 from evp_codegen.findings import Finding
 
 __all__ = [
+    "REGISTRY_CLIENT_ERRORS",
     "CatalogInvalid",
     "CodegenError",
     "RegistryRequestFailed",
@@ -40,6 +44,10 @@ class UnsupportedSchema(CodegenError):
 
     def __init__(self, message: str, *, schema: str, field_path: str) -> None:
         super().__init__(message, schema=schema, field_path=field_path)
+
+
+# What confluent-kafka's registry client raises: the registry's answer, or the transport's.
+REGISTRY_CLIENT_ERRORS = (SchemaRegistryError, httpx2.TransportError, OSError)
 
 
 class RegistryRequestFailed(SchemaToolingError):

@@ -19,7 +19,7 @@ from confluent_kafka.schema_registry import SchemaRegistryClient
 from confluent_kafka.schema_registry.error import SchemaRegistryError
 
 from evp_codegen.catalog import Catalog, load_catalog
-from evp_codegen.errors import RegistryRequestFailed, SchemaToolingError
+from evp_codegen.errors import REGISTRY_CLIENT_ERRORS, RegistryRequestFailed, SchemaToolingError
 
 __all__ = [
     "BaselineUnavailable",
@@ -115,7 +115,7 @@ def history_from_registry(
                     error, registry=url, subject=subject
                 ) from error
             versions = {}
-        except OSError as error:  # requests' connection errors derive from OSError
+        except REGISTRY_CLIENT_ERRORS as error:
             raise RegistryRequestFailed.from_client_error(error, registry=url) from error
         histories[subject] = SubjectHistory(subject, versions, _subject_level(client, subject, url))
     return histories

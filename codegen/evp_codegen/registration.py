@@ -12,11 +12,10 @@ from dataclasses import dataclass
 from typing import Any, TypeVar
 
 from confluent_kafka.schema_registry import Schema, SchemaRegistryClient
-from confluent_kafka.schema_registry.error import SchemaRegistryError
 
 from evp_codegen.breaking import Break, find_breaks
 from evp_codegen.catalog import Catalog
-from evp_codegen.errors import RegistryRequestFailed, SchemaToolingError
+from evp_codegen.errors import REGISTRY_CLIENT_ERRORS, RegistryRequestFailed, SchemaToolingError
 from evp_codegen.findings import Severity
 from evp_codegen.history import history_from_catalog, history_from_registry
 
@@ -111,7 +110,7 @@ def plan_registration(catalog: Catalog, client: SchemaRegistryClient, url: str) 
 def _call(url: str, subject: str, method: Callable[..., T], *args: Any) -> T:
     try:
         return method(*args)
-    except (SchemaRegistryError, OSError) as error:
+    except REGISTRY_CLIENT_ERRORS as error:
         raise RegistryRequestFailed.from_client_error(
             error, registry=url, subject=subject
         ) from error

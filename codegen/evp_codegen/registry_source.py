@@ -6,30 +6,40 @@ import json
 from typing import Any
 
 from confluent_kafka.schema_registry import SchemaRegistryClient
-from confluent_kafka.schema_registry.error import SchemaRegistryError
 
 from evp_codegen.catalog import Subject
-from evp_codegen.errors import SchemaToolingError, UnsupportedSchema
+from evp_codegen.errors import REGISTRY_CLIENT_ERRORS, RegistryRequestFailed, UnsupportedSchema
 
 __all__ = ["RegistrySource"]
 
 
 class RegistrySource:
-    """Reads each subject's latest version over HTTP with confluent-kafka's client."""
+    """Reads each subject's latest version over HTTP with confluent-kafka's client.
+
+    Use it as a context manager (or call :meth:`close`) to release its connections.
+    """
 
     def __init__(self, url: str) -> None:
         self._url = url
         self._client = SchemaRegistryClient({"url": url})
 
+    def __enter__(self) -> RegistrySource:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        """Close the HTTP client."""
+        self._client.close()
+
     def latest(self, subject: Subject) -> tuple[int, dict[str, Any]]:
         """The latest registered version of ``subject`` and its schema."""
         try:
             registered = self._client.get_latest_version(subject.name)
-        except SchemaRegistryError as error:
-            raise SchemaToolingError(
-                f"cannot read the latest version: {error.error_message}",
-                registry=self._url,
-                subject=subject.name,
+        except REGISTRY_CLIENT_ERRORS as error:
+            raise RegistryRequestFailed.from_client_error(
+                error, registry=self._url, subject=subject.name
             ) from error
         if registered.schema.references:
             raise UnsupportedSchema(

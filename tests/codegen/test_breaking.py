@@ -67,7 +67,8 @@ def test_incompatible_new_version_names_subject_versions_level_and_path(repo: Sc
     assert (found.subject, found.version, found.against) == ("orders-shop.orders.OrderPaid", 2, 1)
     assert found.level == "BACKWARD"
     assert found.json_path == "/fields/3"
-    assert found.file is not None and found.file.name == "v2.avsc"
+    assert found.file is not None
+    assert found.file.name == "v2.avsc"
 
 
 def test_rewritten_published_version_is_a_break(repo: SchemaTree) -> None:

@@ -21,6 +21,7 @@ __all__ = ["SECTIONS", "build_parser", "main", "run_section"]
 # Section name -> module, in the order the table lists them.
 SECTIONS: dict[str, str] = {
     "codec": "evp.bench.codec",
+    "eventstore": "evp.bench.eventstore",
 }
 
 

@@ -39,15 +39,16 @@ def run(args: argparse.Namespace) -> int:
     """Generate (or check) the library; the exit code of ``evp codegen``."""
     from evp_codegen.catalog import load_catalog
     from evp_codegen.generator import generate
-    from evp_codegen.source import DirectorySource, SchemaSource
+    from evp_codegen.source import DirectorySource
 
     catalog = load_catalog(args.schemas)
-    source: SchemaSource = DirectorySource()
     if args.from_registry:
         from evp_codegen.registry_source import RegistrySource
 
-        source = RegistrySource(args.from_registry)
-    library = generate(catalog, source, package=args.package)
+        with RegistrySource(args.from_registry) as registry:
+            library = generate(catalog, registry, package=args.package)
+    else:
+        library = generate(catalog, DirectorySource(), package=args.package)
     if args.check:
         stale = library.stale_files(args.out)
         for name in stale:

@@ -19,6 +19,7 @@ _COMMAND_MODULES = (
     "evp.cli.schemas",
     "evp.cli.codegen",
     "evp.cli.registry",
+    "evp.cli.replay",
 )
 
 

@@ -111,7 +111,8 @@ def run_check(args: argparse.Namespace) -> int:
         baseline = history_from_git(args.against_git, args.schemas)
         against = f"git {args.against_git}"
     elif args.registry:
-        baseline = history_from_registry(_client(args.registry), current, url=args.registry)
+        with _client(args.registry) as client:
+            baseline = history_from_registry(client, current, url=args.registry)
         against = f"registry {args.registry}"
     else:
         against = "their own history"
@@ -135,10 +136,15 @@ def run_check(args: argparse.Namespace) -> int:
 def run_register(args: argparse.Namespace) -> int:
     """Register the history; 1 when the registry would reject it (nothing changed)."""
     from evp_codegen.catalog import load_catalog
-    from evp_codegen.registration import RegistrationRefused, plan_registration
 
     catalog = load_catalog(args.schemas).require_valid()
-    client = _client(args.registry)
+    with _client(args.registry) as client:
+        return _register(catalog, client, args)
+
+
+def _register(catalog: Any, client: Any, args: argparse.Namespace) -> int:
+    from evp_codegen.registration import RegistrationRefused, plan_registration
+
     try:
         plan = plan_registration(catalog, client, args.registry)
     except RegistrationRefused as refused:

@@ -1,0 +1,1 @@
+"""The event store's tables, as versioned SQL migrations (component ``eventstore``)."""

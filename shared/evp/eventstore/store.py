@@ -1,0 +1,165 @@
+"""The typed event store: generated event classes in and out, wire-format frames stored.
+
+:class:`EventStore` sits on a recorder and an :class:`~evp.avro.AvroCodec`. Appending
+encodes each event with its class's registered schema (the frame carries the schema id);
+reading decodes each frame into the *current* generated class named by its event type, so
+an event written with an older schema comes back as today's class, new fields defaulted.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime
+from collections.abc import Collection, Mapping, Sequence
+from contextlib import AbstractAsyncContextManager
+from typing import Generic, TypeVar
+
+from evp.avro import AvroCodec, Event
+from evp.events import EVENT_TYPES
+from evp.eventstore.errors import UnknownEventType
+from evp.eventstore.recorder import NewEvent, StoredEvent, TrackingRecorder, Transaction
+
+__all__ = ["EventStore", "Recorded"]
+
+T = TypeVar("T", bound=Transaction)
+E_co = TypeVar("E_co", bound=Event, covariant=True)
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class Recorded(Generic[E_co]):
+    """A decoded event with where and when it was recorded."""
+
+    event: E_co
+    stream_id: str
+    stream_version: int
+    position: int
+    recorded_at: datetime.datetime
+
+
+class EventStore(Generic[T]):
+    """Appends and reads generated events through a recorder, as wire-format frames.
+
+    ``event_types`` maps stored event types (record full names) to the classes to decode
+    them into; it defaults to every generated event.
+    """
+
+    def __init__(
+        self,
+        recorder: TrackingRecorder[T],
+        codec: AvroCodec,
+        *,
+        event_types: Mapping[str, type[Event]] = EVENT_TYPES,
+    ) -> None:
+        self._recorder = recorder
+        self._codec = codec
+        self._event_types = event_types
+        # Classes whose writer schema the store already keeps (recorded once per process).
+        self._schemas_kept: set[type[Event]] = set()
+
+    @property
+    def recorder(self) -> TrackingRecorder[T]:
+        """The recorder underneath, for position-level readers such as the outbox relay."""
+        return self._recorder
+
+    def transaction(self) -> AbstractAsyncContextManager[T]:
+        """A recorder transaction, to append together with tracking and the caller's changes."""
+        return self._recorder.transaction()
+
+    # -- writing ------------------------------------------------------------------------
+
+    def encode(self, event: Event) -> NewEvent:
+        """``event`` as the recorder stores it: its frame and its envelope's metadata."""
+        envelope = event.envelope
+        return NewEvent(
+            event_id=envelope.event_id,
+            event_type=event.FULL_NAME,
+            data=self._codec.encode(event),
+            correlation_id=envelope.correlation_id,
+            causation_id=envelope.causation_id,
+        )
+
+    async def append(
+        self,
+        stream_id: str,
+        events: Sequence[Event],
+        *,
+        expected_version: int,
+        transaction: Transaction | None = None,
+    ) -> int:
+        """Append ``events`` to ``stream_id`` after ``expected_version``; the new version.
+
+        Within ``transaction`` the append commits with it, and a conflict is raised when it
+        commits; otherwise it commits at once.
+        """
+        await self._keep_schemas(events)
+        encoded = [self.encode(event) for event in events]
+        if transaction is not None:
+            return await transaction.append(stream_id, expected_version, encoded)
+        return await self._recorder.append(stream_id, expected_version, encoded)
+
+    async def _keep_schemas(self, events: Sequence[Event]) -> None:
+        new = {type(event) for event in events} - self._schemas_kept
+        if new:
+            await self._recorder.record_schemas(
+                {self._codec.prepare(t): t.AVRO_SCHEMA for t in new}
+            )
+            self._schemas_kept |= new
+
+    # -- reading ------------------------------------------------------------------------
+
+    def decode(self, stored: StoredEvent) -> Event:
+        """The stored frame as the current generated class of its event type."""
+        reader = self._event_types.get(stored.event_type)
+        if reader is None:
+            raise UnknownEventType(stored.event_type, position=stored.position)
+        return self._codec.decode(stored.data, reader)
+
+    def recorded(self, stored: StoredEvent) -> Recorded[Event]:
+        """The stored event decoded, with its stream, version, position and recorded time."""
+        return Recorded(
+            self.decode(stored),
+            stored.stream_id,
+            stored.stream_version,
+            stored.position,
+            stored.recorded_at,
+        )
+
+    async def load(
+        self,
+        stream_id: str,
+        *,
+        to_version: int | None = None,
+        until: datetime.datetime | None = None,
+    ) -> list[Event]:
+        """The stream's events in order, up to ``to_version`` and recorded by ``until``."""
+        frames = await self._recorder.read_frames(stream_id, to_version=to_version, until=until)
+        decode, readers = self._codec.decode, self._event_types
+        events = []
+        for event_type, data in frames:
+            reader = readers.get(event_type)
+            if reader is None:
+                raise UnknownEventType(event_type)
+            events.append(decode(data, reader))
+        return events
+
+    async def history(
+        self,
+        stream_id: str,
+        *,
+        to_version: int | None = None,
+        until: datetime.datetime | None = None,
+    ) -> list[Recorded[Event]]:
+        """Like :meth:`load`, each event with its version, position and recorded time."""
+        stored = await self._recorder.read_stream(stream_id, to_version=to_version, until=until)
+        return [self.recorded(event) for event in stored]
+
+    async def read_all(
+        self,
+        after: int = 0,
+        *,
+        limit: int | None = None,
+        event_types: Collection[str] | None = None,
+    ) -> list[Recorded[Event]]:
+        """Events of every stream with a position above ``after``, in position order."""
+        stored = await self._recorder.read_all(after, limit=limit, event_types=event_types)
+        return [self.recorded(event) for event in stored]

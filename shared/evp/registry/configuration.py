@@ -1,0 +1,166 @@
+"""Compatibility levels and modes, set globally or per subject, as Confluent resolves them.
+
+A subject's own setting wins over the global one, except that a global
+``READONLY_OVERRIDE`` mode wins over everything. Soft-deleting a subject's last version
+forgets its own settings, as Confluent's registry does.
+"""
+
+from __future__ import annotations
+
+from evp.registry.compatibility import CompatibilityLevel
+from evp.registry.errors import (
+    CompatibilityNotConfiguredError,
+    ModeNotConfiguredError,
+    OperationNotPermittedError,
+    SubjectNotFoundError,
+)
+from evp.registry.mode import Mode
+from evp.registry.requests import validate_subject
+from evp.registry.store import GLOBAL_SCOPE, RegistryStore, RegistryTransaction, Setting
+
+__all__ = ["Configuration"]
+
+
+class Configuration:
+    """Reading and changing compatibility levels and modes; the base of the registry service."""
+
+    def __init__(self, store: RegistryStore, default_compatibility: CompatibilityLevel) -> None:
+        self.store = store
+        self.default_compatibility = default_compatibility
+
+    async def compatibility(
+        self, subject: str | None = None, *, default_to_global: bool = False
+    ) -> CompatibilityLevel:
+        """The level of ``subject`` (or the global one); 40408 if the subject has none set."""
+        _check_scope(subject)
+        async with self.store.transaction() as tx:
+            if subject is None or default_to_global:
+                return await self._effective_compatibility(tx, subject)
+            own = await tx.setting(Setting.COMPATIBILITY, subject)
+            if own is None:
+                raise CompatibilityNotConfiguredError(subject)
+            return CompatibilityLevel(own)
+
+    async def set_compatibility(
+        self, level: object, subject: str | None = None
+    ) -> CompatibilityLevel:
+        """Set the level of ``subject`` (or the global one)."""
+        parsed = CompatibilityLevel.parse(level)
+        scope = GLOBAL_SCOPE if subject is None else validate_subject(subject)
+        async with self.store.transaction() as tx:
+            await self._lock(tx, subject)
+            await self._require_writable(tx, subject)
+            await tx.put_setting(Setting.COMPATIBILITY, scope, parsed.value)
+        return parsed
+
+    async def delete_compatibility(self, subject: str | None = None) -> CompatibilityLevel:
+        """Forget the level of ``subject`` (or reset the global one); return what it was."""
+        _check_scope(subject)
+        async with self.store.transaction() as tx:
+            await self._lock(tx, subject)
+            await self._require_writable(tx, subject)
+            if subject is None:
+                previous = await self._effective_compatibility(tx, None)
+                await tx.delete_setting(Setting.COMPATIBILITY, GLOBAL_SCOPE)
+                return previous
+            own = await tx.setting(Setting.COMPATIBILITY, subject)
+            if own is None:
+                raise SubjectNotFoundError(subject)
+            await tx.delete_setting(Setting.COMPATIBILITY, subject)
+            return CompatibilityLevel(own)
+
+    async def mode(self, subject: str | None = None, *, default_to_global: bool = False) -> Mode:
+        """The mode of ``subject`` (or the global one); 40409 if the subject has none of its own."""
+        _check_scope(subject)
+        async with self.store.transaction() as tx:
+            if subject is None or default_to_global:
+                return await self._effective_mode(tx, subject)
+            global_mode = await self._global_mode(tx)
+            if global_mode is Mode.READONLY_OVERRIDE:
+                return global_mode
+            own = await tx.setting(Setting.MODE, subject)
+            if own is None:
+                raise ModeNotConfiguredError(subject)
+            return Mode(own)
+
+    async def set_mode(
+        self, mode: object, subject: str | None = None, *, force: bool = False
+    ) -> Mode:
+        """Set the mode of ``subject`` (or the global one).
+
+        Switching to IMPORT requires that no live schema exists in scope, unless ``force``:
+        imported ids would otherwise collide with the ones already handed out.
+        """
+        parsed = Mode.parse(mode)
+        scope = GLOBAL_SCOPE if subject is None else validate_subject(subject)
+        async with self.store.transaction() as tx:
+            await self._lock(tx, subject)
+            current = await self._effective_mode(tx, subject)
+            if parsed is Mode.IMPORT and current is not Mode.IMPORT and not force:
+                if subject is None:
+                    occupied = bool(await tx.subjects(prefix="", deleted=False, deleted_only=False))
+                else:
+                    occupied = bool(await tx.versions(subject, deleted=False))
+                if occupied:
+                    raise OperationNotPermittedError(
+                        "Cannot import since found existing subjects", subject=subject
+                    )
+            await tx.put_setting(Setting.MODE, scope, parsed.value)
+        return parsed
+
+    async def delete_mode(self, subject: str | None = None) -> Mode:
+        """Forget the mode of ``subject`` (or reset the global one); return what it was."""
+        _check_scope(subject)
+        async with self.store.transaction() as tx:
+            await self._lock(tx, subject)
+            if subject is None:
+                previous = await self._global_mode(tx)
+                await tx.delete_setting(Setting.MODE, GLOBAL_SCOPE)
+                return previous
+            own = await tx.setting(Setting.MODE, subject)
+            if own is None:
+                raise SubjectNotFoundError(subject)
+            await tx.delete_setting(Setting.MODE, subject)
+            return Mode(own)
+
+    async def _lock(self, tx: RegistryTransaction, subject: str | None) -> None:
+        if subject is None:
+            await tx.lock_registry()
+        else:
+            await tx.lock_subject(subject)
+
+    async def _global_mode(self, tx: RegistryTransaction) -> Mode:
+        value = await tx.setting(Setting.MODE, GLOBAL_SCOPE)
+        return Mode.READWRITE if value is None else Mode(value)
+
+    async def _effective_mode(self, tx: RegistryTransaction, subject: str | None) -> Mode:
+        global_mode = await self._global_mode(tx)
+        if subject is None or global_mode is Mode.READONLY_OVERRIDE:
+            return global_mode
+        own = await tx.setting(Setting.MODE, subject)
+        return global_mode if own is None else Mode(own)
+
+    async def _effective_compatibility(
+        self, tx: RegistryTransaction, subject: str | None
+    ) -> CompatibilityLevel:
+        if subject is not None:
+            own = await tx.setting(Setting.COMPATIBILITY, subject)
+            if own is not None:
+                return CompatibilityLevel(own)
+        value = await tx.setting(Setting.COMPATIBILITY, GLOBAL_SCOPE)
+        return self.default_compatibility if value is None else CompatibilityLevel(value)
+
+    async def _require_writable(self, tx: RegistryTransaction, subject: str | None) -> None:
+        if (await self._effective_mode(tx, subject)).read_only:
+            where = "The registry" if subject is None else f"Subject {subject}"
+            raise OperationNotPermittedError(f"{where} is in read-only mode", subject=subject)
+
+    async def _forget_subject_settings(self, tx: RegistryTransaction, subject: str) -> None:
+        await tx.delete_setting(Setting.COMPATIBILITY, subject)
+        await tx.delete_setting(Setting.MODE, subject)
+
+
+def _check_scope(subject: str | None) -> None:
+    # The empty subject is the store's global scope: it must never pass for a subject.
+    if subject is not None:
+        validate_subject(subject)

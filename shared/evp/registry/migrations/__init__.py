@@ -1,0 +1,1 @@
+"""SQL migrations of the registry's tables, applied by :func:`evp.postgres.migrate`."""

@@ -1,0 +1,256 @@
+"""The registry's storage in Postgres, through an asyncpg pool.
+
+Writers of one subject are serialised by a transaction-scoped advisory lock on the
+subject, and writers of one schema by a lock on its fingerprint, taken in that order
+(so two registrations can never wait on each other in a cycle). Versions are then
+``max + 1`` read under the lock, and ids come from a sequence. Driver errors become
+:class:`~evp.registry.errors.StoreError` here and nowhere else.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import AsyncIterator, Sequence
+from contextlib import asynccontextmanager
+from typing import Any
+
+import asyncpg
+
+from evp.postgres import load_migrations, migrate
+from evp.postgres.migrations import AnyConnection
+from evp.registry.errors import OperationNotPermittedError, StoreError
+from evp.registry.schema import Reference
+from evp.registry.store import RegistryTransaction, Setting, StoredSchema, SubjectVersion
+
+__all__ = ["MIGRATIONS_COMPONENT", "PostgresRegistryStore"]
+
+MIGRATIONS_COMPONENT = "registry"
+
+# First keys of the two-key advisory locks, one per kind of thing locked.
+_SUBJECT_LOCK = 0x5253_0001
+_SCHEMA_LOCK = 0x5253_0002
+_REGISTRY_LOCK = 0x5253_0003
+
+_DRIVER_ERRORS = (asyncpg.PostgresError, asyncpg.InterfaceError, OSError)
+
+
+class PostgresRegistryStore:
+    """:class:`~evp.registry.store.RegistryStore` over a Postgres database."""
+
+    def __init__(self, pool: asyncpg.Pool) -> None:
+        self._pool = pool
+
+    @classmethod
+    async def connect(cls, url: str, *, max_connections: int = 10) -> PostgresRegistryStore:
+        """Open a pool to ``url`` and bring the registry's tables up to date."""
+        try:
+            pool = await asyncpg.create_pool(url, min_size=1, max_size=max_connections)
+            async with pool.acquire() as connection:
+                await migrate(
+                    connection, MIGRATIONS_COMPONENT, load_migrations("evp.registry.migrations")
+                )
+        except _DRIVER_ERRORS as error:
+            raise StoreError(f"cannot open the registry database: {error}") from error
+        return cls(pool)
+
+    @asynccontextmanager
+    async def transaction(self) -> AsyncIterator[RegistryTransaction]:
+        """A transaction on a pooled connection."""
+        try:
+            async with self._pool.acquire() as connection, connection.transaction():
+                yield _Transaction(connection)
+        except _DRIVER_ERRORS as error:
+            raise StoreError(f"Error in the backend datastore: {error}") from error
+
+    async def close(self) -> None:
+        """Close every pooled connection."""
+        await self._pool.close()
+
+
+def _version(row: Any) -> SubjectVersion:
+    return SubjectVersion(row["subject"], row["version"], row["schema_id"], row["deleted"])
+
+
+class _Transaction:
+    def __init__(self, connection: AnyConnection) -> None:
+        self._db = connection
+
+    async def lock_subject(self, subject: str, *, shared: bool = False) -> None:
+        function = "pg_advisory_xact_lock_shared" if shared else "pg_advisory_xact_lock"
+        await self._db.execute(f"SELECT {function}($1, hashtext($2))", _SUBJECT_LOCK, subject)
+
+    async def lock_schema(self, fingerprint: str) -> None:
+        await self._db.execute(
+            "SELECT pg_advisory_xact_lock($1, hashtext($2))", _SCHEMA_LOCK, fingerprint
+        )
+
+    async def lock_registry(self) -> None:
+        await self._db.execute("SELECT pg_advisory_xact_lock($1, 0)", _REGISTRY_LOCK)
+
+    async def subjects(self, *, prefix: str, deleted: bool, deleted_only: bool) -> list[str]:
+        rows = await self._db.fetch(
+            """
+            SELECT subject FROM registry_subject_versions
+            WHERE starts_with(subject, $1)
+            GROUP BY subject
+            HAVING CASE WHEN $3 THEN bool_and(deleted)
+                        WHEN $2 THEN true
+                        ELSE bool_or(NOT deleted) END
+            ORDER BY subject
+            """,
+            prefix,
+            deleted,
+            deleted_only,
+        )
+        return [row["subject"] for row in rows]
+
+    async def versions(self, subject: str, *, deleted: bool) -> list[SubjectVersion]:
+        rows = await self._db.fetch(
+            "SELECT * FROM registry_subject_versions WHERE subject = $1 AND ($2 OR NOT deleted)"
+            " ORDER BY version",
+            subject,
+            deleted,
+        )
+        return [_version(row) for row in rows]
+
+    async def version(self, subject: str, version: int) -> SubjectVersion | None:
+        row = await self._db.fetchrow(
+            "SELECT * FROM registry_subject_versions WHERE subject = $1 AND version = $2",
+            subject,
+            version,
+        )
+        return None if row is None else _version(row)
+
+    async def find(self, subject: str, fingerprint: str, *, deleted: bool) -> SubjectVersion | None:
+        row = await self._db.fetchrow(
+            """
+            SELECT v.* FROM registry_subject_versions v
+            JOIN registry_schemas s ON s.id = v.schema_id
+            WHERE v.subject = $1 AND s.fingerprint = $2 AND ($3 OR NOT v.deleted)
+            ORDER BY v.version DESC LIMIT 1
+            """,
+            subject,
+            fingerprint,
+            deleted,
+        )
+        return None if row is None else _version(row)
+
+    async def schema(self, schema_id: int) -> StoredSchema | None:
+        row = await self._db.fetchrow(
+            "SELECT id, schema, refs, fingerprint FROM registry_schemas WHERE id = $1", schema_id
+        )
+        if row is None:
+            return None
+        references = tuple(Reference(**ref) for ref in json.loads(row["refs"]))
+        return StoredSchema(row["id"], row["schema"], references, row["fingerprint"])
+
+    async def schema_ids(self, fingerprint: str) -> list[int]:
+        rows = await self._db.fetch(
+            "SELECT id FROM registry_schemas WHERE fingerprint = $1 ORDER BY id", fingerprint
+        )
+        return [row["id"] for row in rows]
+
+    async def usages(self, schema_id: int, *, deleted: bool) -> list[SubjectVersion]:
+        rows = await self._db.fetch(
+            "SELECT * FROM registry_subject_versions WHERE schema_id = $1 AND ($2 OR NOT deleted)"
+            " ORDER BY subject, version",
+            schema_id,
+            deleted,
+        )
+        return [_version(row) for row in rows]
+
+    async def referenced_by(self, subject: str, version: int) -> list[int]:
+        needle = json.dumps([{"subject": subject, "version": version}])
+        rows = await self._db.fetch(
+            "SELECT id FROM registry_schemas WHERE refs @> $1::jsonb ORDER BY id", needle
+        )
+        return [row["id"] for row in rows]
+
+    async def add_schema(
+        self,
+        text: str,
+        references: Sequence[Reference],
+        fingerprint: str,
+        schema_id: int | None = None,
+    ) -> int:
+        refs = json.dumps([ref.to_json() for ref in references])
+        insert = (
+            "INSERT INTO registry_schemas (id, fingerprint, schema, refs) VALUES ({id}, $1, $2, $3)"
+            " ON CONFLICT (id) DO NOTHING RETURNING id"
+        )
+        if schema_id is None:
+            # An imported id may already hold the next value of the sequence: skip it.
+            while True:
+                new_id: int | None = await self._db.fetchval(
+                    insert.format(id="nextval('registry_schema_id_seq')"), fingerprint, text, refs
+                )
+                if new_id is not None:
+                    return new_id
+        inserted = await self._db.fetchval(
+            insert.format(id="$4"), fingerprint, text, refs, schema_id
+        )
+        if inserted is None:
+            raise OperationNotPermittedError(
+                f"Overwrite new schema with id {schema_id} is not permitted."
+            )
+        # Keep the sequence past imported ids so that later registrations do not collide.
+        await self._db.execute(
+            "SELECT setval('registry_schema_id_seq', GREATEST($1, last_value))"
+            " FROM registry_schema_id_seq",
+            schema_id,
+        )
+        return schema_id
+
+    async def add_version(self, subject: str, version: int, schema_id: int) -> None:
+        await self._db.execute(
+            "INSERT INTO registry_subject_versions (subject, version, schema_id)"
+            " VALUES ($1, $2, $3)",
+            subject,
+            version,
+            schema_id,
+        )
+
+    async def mark_deleted(self, subject: str, versions: Sequence[int]) -> None:
+        await self._db.execute(
+            "UPDATE registry_subject_versions SET deleted = true"
+            " WHERE subject = $1 AND version = ANY($2::integer[])",
+            subject,
+            list(versions),
+        )
+
+    async def purge(self, subject: str, versions: Sequence[int]) -> None:
+        rows = await self._db.fetch(
+            "DELETE FROM registry_subject_versions"
+            " WHERE subject = $1 AND version = ANY($2::integer[])"
+            " RETURNING schema_id",
+            subject,
+            list(versions),
+        )
+        # A separate statement: within one statement the deleted rows would still be visible.
+        await self._db.execute(
+            """
+            DELETE FROM registry_schemas s WHERE s.id = ANY($1::integer[])
+            AND NOT EXISTS (SELECT 1 FROM registry_subject_versions v WHERE v.schema_id = s.id)
+            """,
+            sorted({row["schema_id"] for row in rows}),
+        )
+
+    async def setting(self, kind: Setting, scope: str) -> str | None:
+        value: str | None = await self._db.fetchval(
+            "SELECT value FROM registry_settings WHERE kind = $1 AND scope = $2", kind.value, scope
+        )
+        return value
+
+    async def put_setting(self, kind: Setting, scope: str, value: str) -> None:
+        await self._db.execute(
+            "INSERT INTO registry_settings (kind, scope, value) VALUES ($1, $2, $3)"
+            " ON CONFLICT (kind, scope) DO UPDATE SET value = EXCLUDED.value",
+            kind.value,
+            scope,
+            value,
+        )
+
+    async def delete_setting(self, kind: Setting, scope: str) -> None:
+        await self._db.execute(
+            "DELETE FROM registry_settings WHERE kind = $1 AND scope = $2", kind.value, scope
+        )

@@ -1,0 +1,93 @@
+"""Turning schema texts into parsed schemas, resolving their references through the store.
+
+References name a subject version; their texts are parsed first (each after those it
+uses) so that the referenced types are known when the referencing schema is parsed.
+Stored schemas are parsed once and kept in a :class:`~evp.registry.cache.SchemaCache`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+from evp.registry.cache import SchemaCache
+from evp.registry.errors import InvalidSchemaError, SchemaNotFoundError
+from evp.registry.requests import LATEST, SchemaRequest
+from evp.registry.schema import ParsedSchema, Reference, parse_schema
+from evp.registry.store import RegistryTransaction, StoredSchema
+
+__all__ = ["SchemaResolver", "stored_schema"]
+
+
+class SchemaResolver:
+    """Parses requested and stored schemas, with their references, caching stored ones by id."""
+
+    def __init__(self, cache: SchemaCache) -> None:
+        self.cache = cache
+
+    async def requested(
+        self, tx: RegistryTransaction, request: SchemaRequest, *, normalize: bool
+    ) -> ParsedSchema:
+        """The schema in ``request``, references pinned to version numbers and resolved."""
+        references = [await self._pin(tx, ref) for ref in request.references]
+        dependencies = await self._dependencies(tx, references)
+        return parse_schema(
+            request.schema, references=references, dependencies=dependencies, normalize=normalize
+        )
+
+    async def stored(self, tx: RegistryTransaction, schema_id: int) -> ParsedSchema:
+        """The stored schema ``schema_id``, parsed at most once while it stays cached."""
+        cached = self.cache.get(schema_id)
+        if cached is not None:
+            return cached
+        stored = await stored_schema(tx, schema_id)
+        dependencies = await self._dependencies(tx, list(stored.references))
+        parsed = parse_schema(stored.text, references=stored.references, dependencies=dependencies)
+        # Keep the stored identity: a normalized schema re-parses to a different spelling.
+        parsed = replace(parsed, canonical=stored.text, fingerprint=stored.fingerprint)
+        self.cache.put(schema_id, parsed)
+        return parsed
+
+    async def _pin(self, tx: RegistryTransaction, ref: Reference) -> Reference:
+        # A reference to "latest" is stored as the version it meant when registered.
+        if ref.version != LATEST:
+            return ref
+        live = await tx.versions(ref.subject, deleted=False)
+        if not live:
+            raise InvalidSchemaError(f"reference {ref.name}: subject {ref.subject} not found")
+        return replace(ref, version=live[-1].version)
+
+    async def _dependencies(
+        self, tx: RegistryTransaction, references: list[Reference]
+    ) -> list[str]:
+        """Texts of the schemas ``references`` reach, each after the ones it uses."""
+        ordered: list[str] = []
+        done: set[int] = set()
+
+        async def visit(ref: Reference, trail: frozenset[int]) -> None:
+            found = await tx.version(ref.subject, ref.version)
+            if found is None:
+                raise InvalidSchemaError(
+                    f"reference {ref.name}: version {ref.version} of subject {ref.subject}"
+                    " not found"
+                )
+            if found.schema_id in trail:
+                raise InvalidSchemaError(f"reference {ref.name} is circular")
+            if found.schema_id in done:
+                return
+            stored = await stored_schema(tx, found.schema_id)
+            for inner in stored.references:
+                await visit(inner, trail | {found.schema_id})
+            done.add(found.schema_id)
+            ordered.append(stored.text)
+
+        for ref in references:
+            await visit(ref, frozenset())
+        return ordered
+
+
+async def stored_schema(tx: RegistryTransaction, schema_id: int) -> StoredSchema:
+    """The stored schema ``schema_id``; :class:`SchemaNotFoundError` if there is none."""
+    stored = await tx.schema(schema_id)
+    if stored is None:
+        raise SchemaNotFoundError(schema_id)
+    return stored

@@ -1,0 +1,161 @@
+"""Parsing a schema text into a validated :class:`ParsedSchema`.
+
+Avro's Python parser accepts field defaults that do not match their type; Confluent's
+(Java) registry rejects them, and so does :func:`parse_schema`, union defaults included
+(a union's default must match its first branch).
+"""
+
+from __future__ import annotations
+
+import json
+import warnings
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import avro.name
+import avro.schema
+
+from evp.registry.canonical import canonical_form, fingerprint
+from evp.registry.errors import InvalidSchemaError
+
+__all__ = ["ParsedSchema", "Reference", "parse_schema"]
+
+_INT_RANGE = range(-(2**31), 2**31)
+_LONG_RANGE = range(-(2**63), 2**63)
+
+
+@dataclass(frozen=True)
+class Reference:
+    """A named type this schema takes from ``subject`` at ``version``."""
+
+    name: str
+    subject: str
+    version: int
+
+    def to_json(self) -> dict[str, Any]:
+        """The reference as Confluent's API spells it."""
+        return {"name": self.name, "subject": self.subject, "version": self.version}
+
+
+@dataclass(frozen=True, eq=False)
+class ParsedSchema:
+    """A schema Avro accepted, with its canonical text and identity."""
+
+    avro: avro.schema.Schema
+    canonical: str
+    fingerprint: str
+    references: tuple[Reference, ...] = ()
+
+    def __str__(self) -> str:
+        return self.canonical
+
+
+def parse_schema(
+    text: str,
+    *,
+    references: Sequence[Reference] = (),
+    dependencies: Sequence[str] = (),
+    normalize: bool = False,
+) -> ParsedSchema:
+    """Parse and validate ``text``; ``dependencies`` are the referenced schema texts.
+
+    ``dependencies`` must come in dependency order (a schema after those it uses); their
+    named types become visible to ``text``. Raises :class:`InvalidSchemaError`.
+    """
+    try:
+        data = _load_json(text)
+        names = avro.name.Names()
+        for dependency in dependencies:
+            _make(_load_json(dependency), names)
+        parsed = _make(data, names)
+        _check_defaults(parsed, set())
+        canonical = canonical_form(data, normalize=normalize)
+        # Lone surrogates survive json.loads but cannot be stored as UTF-8.
+        canonical.encode()
+    except RecursionError as error:
+        raise InvalidSchemaError("schema is nested too deeply") from error
+    except UnicodeEncodeError as error:
+        raise InvalidSchemaError("schema contains invalid Unicode") from error
+    return ParsedSchema(
+        avro=parsed,
+        canonical=canonical,
+        references=tuple(references),
+        fingerprint=fingerprint(canonical, [ref.to_json() for ref in references]),
+    )
+
+
+def _load_json(text: str) -> object:
+    try:
+        return json.loads(text)
+    except (ValueError, RecursionError) as error:
+        raise InvalidSchemaError(f"not valid JSON: {error}") from error
+
+
+def _make(data: object, names: avro.name.Names) -> avro.schema.Schema:
+    try:
+        # Avro warns (rather than fails) on logical types it ignores, as Java does; under
+        # warnings-as-errors that would turn a valid schema into a crash.
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            return avro.schema.make_avsc_object(data, names)
+    # The parser signals bad input with many exception types (TypeError and
+    # AttributeError included); all of them mean the same thing here.
+    except Exception as error:
+        raise InvalidSchemaError(str(error) or type(error).__name__) from error
+
+
+def _check_defaults(schema: avro.schema.Schema, seen: set[str]) -> None:
+    if isinstance(schema, avro.schema.RecordSchema):
+        if schema.fullname in seen:
+            return
+        seen.add(schema.fullname)
+        for item in schema.fields:
+            if item.has_default and not _is_valid_default(item.type, item.default):
+                raise InvalidSchemaError(
+                    f"Invalid default for field {item.name}: {json.dumps(item.default)} "
+                    f"not a {json.dumps(item.type.to_json())}"
+                )
+            _check_defaults(item.type, seen)
+    elif isinstance(schema, avro.schema.ArraySchema):
+        _check_defaults(schema.items, seen)
+    elif isinstance(schema, avro.schema.MapSchema):
+        _check_defaults(schema.values, seen)
+    elif isinstance(schema, avro.schema.UnionSchema):
+        for branch in schema.schemas:
+            _check_defaults(branch, seen)
+
+
+def _is_valid_default(schema: avro.schema.Schema, value: object) -> bool:
+    kind = schema.type
+    if isinstance(schema, avro.schema.UnionSchema):
+        return bool(schema.schemas) and _is_valid_default(schema.schemas[0], value)
+    if kind == "null":
+        return value is None
+    if kind == "boolean":
+        return isinstance(value, bool)
+    if kind in ("int", "long"):
+        bounds = _INT_RANGE if kind == "int" else _LONG_RANGE
+        return isinstance(value, int) and not isinstance(value, bool) and value in bounds
+    if kind in ("float", "double"):
+        return isinstance(value, int | float) and not isinstance(value, bool)
+    if kind in ("bytes", "string", "fixed"):
+        return isinstance(value, str)
+    if isinstance(schema, avro.schema.EnumSchema):
+        return isinstance(value, str) and value in schema.symbols
+    if isinstance(schema, avro.schema.ArraySchema):
+        return isinstance(value, list) and all(_is_valid_default(schema.items, v) for v in value)
+    if isinstance(schema, avro.schema.MapSchema):
+        return isinstance(value, Mapping) and all(
+            _is_valid_default(schema.values, v) for v in value.values()
+        )
+    if isinstance(schema, avro.schema.RecordSchema):
+        if not isinstance(value, Mapping):
+            return False
+        return all(
+            _is_valid_default(item.type, value[item.name])
+            if item.name in value
+            else item.has_default
+            for item in schema.fields
+        )
+    return False

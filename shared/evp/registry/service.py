@@ -1,0 +1,361 @@
+"""The registry's semantics, as Confluent's Schema Registry defines them, without HTTP.
+
+Ids are global: a schema (by canonical text and references) registered under any subject
+keeps the id it first got. Versions count up per subject and are never reused while a
+soft-deleted version is kept. Every operation is one store transaction; registrations
+take the subject's lock before reading its versions, so concurrent registry processes
+assign versions (and check compatibility) one at a time per subject.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from evp.registry.cache import SchemaCache
+from evp.registry.compatibility import (
+    CompatibilityLevel,
+    CompatibilityResult,
+    VersionedSchema,
+    check,
+)
+from evp.registry.configuration import Configuration
+from evp.registry.errors import (
+    IdMismatchError,
+    IncompatibleSchemaError,
+    OperationNotPermittedError,
+    ReferenceExistsError,
+    SchemaNotFoundError,
+    SchemaTooLargeError,
+    SubjectNotFoundError,
+    SubjectNotSoftDeletedError,
+    SubjectSoftDeletedError,
+    VersionNotFoundError,
+    VersionNotSoftDeletedError,
+    VersionSoftDeletedError,
+)
+from evp.registry.mode import Mode
+from evp.registry.requests import LATEST, SchemaRequest, is_storable, validate_subject
+from evp.registry.resolver import SchemaResolver, stored_schema
+from evp.registry.schema import ParsedSchema, Reference
+from evp.registry.store import RegistryStore, RegistryTransaction, StoredSchema, SubjectVersion
+
+__all__ = ["MAX_SCHEMA_BYTES", "RegisteredVersion", "Registry"]
+
+# Confluent's registry refuses schemas that do not fit a default Kafka record.
+MAX_SCHEMA_BYTES = 1024 * 1024
+
+
+@dataclass(frozen=True)
+class RegisteredVersion:
+    """A schema as registered under one subject version."""
+
+    subject: str
+    version: int
+    id: int
+    schema: str
+    references: tuple[Reference, ...] = ()
+
+
+class Registry(Configuration):
+    """Schema registry operations over a :class:`~evp.registry.store.RegistryStore`."""
+
+    def __init__(
+        self,
+        store: RegistryStore,
+        *,
+        cache: SchemaCache | None = None,
+        default_compatibility: CompatibilityLevel = CompatibilityLevel.BACKWARD,
+    ) -> None:
+        super().__init__(store, default_compatibility)
+        self.cache = cache or SchemaCache()
+        self.resolver = SchemaResolver(self.cache)
+
+    # -- schemas under subjects -------------------------------------------------------
+
+    async def register(
+        self, subject: str, request: SchemaRequest, *, normalize: bool = False
+    ) -> int:
+        """Register ``request`` under ``subject`` and return its global id."""
+        validate_subject(subject)
+        size = len(request.schema.encode())
+        if size > MAX_SCHEMA_BYTES:
+            raise SchemaTooLargeError(size, MAX_SCHEMA_BYTES)
+        async with self.store.transaction() as tx:
+            await _lock_for_registration(tx, subject, request.references)
+            candidate = await self.resolver.requested(tx, request, normalize=normalize)
+            existing = await tx.find(subject, candidate.fingerprint, deleted=False)
+            if existing is not None:
+                if request.id is not None and request.id != existing.schema_id:
+                    raise IdMismatchError(subject, existing.schema_id, request.id)
+                return existing.schema_id
+            mode = await self._effective_mode(tx, subject)
+            _check_register_mode(subject, mode, request)
+            every = await tx.versions(subject, deleted=True)
+            if mode is not Mode.IMPORT:
+                live = [v for v in every if not v.deleted]
+                result = await self._check(tx, subject, candidate, live)
+                if not result.is_compatible:
+                    raise IncompatibleSchemaError(subject, result)
+            schema_id = await self._schema_id(tx, candidate, request.id)
+            version = request.version or max((v.version for v in every), default=0) + 1
+            taken = next((v for v in every if v.version == version), None)
+            if taken is not None:
+                if taken.schema_id == schema_id and not taken.deleted:
+                    return schema_id
+                raise OperationNotPermittedError(
+                    f"Overwrite of version {version} of subject {subject} is not permitted.",
+                    subject=subject,
+                )
+            await tx.add_version(subject, version, schema_id)
+            # As in Confluent's registry: re-registering a soft-deleted schema drops the
+            # older deleted version that held the same id.
+            stale = [v.version for v in every if v.deleted and v.schema_id == schema_id]
+            await tx.purge(subject, [v for v in stale if v < version])
+        self.cache.put(schema_id, candidate)
+        return schema_id
+
+    async def lookup(
+        self,
+        subject: str,
+        request: SchemaRequest,
+        *,
+        normalize: bool = False,
+        deleted: bool = False,
+    ) -> RegisteredVersion:
+        """The version of ``subject`` holding the schema in ``request``."""
+        _require_known(subject)
+        async with self.store.transaction() as tx:
+            candidate = await self.resolver.requested(tx, request, normalize=normalize)
+            match = await tx.find(subject, candidate.fingerprint, deleted=deleted)
+            if match is None:
+                if await tx.versions(subject, deleted=deleted):
+                    raise SchemaNotFoundError(subject=subject)
+                raise SubjectNotFoundError(subject)
+            return await self._registered(tx, match)
+
+    async def subjects(
+        self, *, prefix: str = "", deleted: bool = False, deleted_only: bool = False
+    ) -> list[str]:
+        """Subject names, sorted."""
+        if not is_storable(prefix):
+            return []
+        async with self.store.transaction() as tx:
+            return await tx.subjects(prefix=prefix, deleted=deleted, deleted_only=deleted_only)
+
+    async def versions(
+        self, subject: str, *, deleted: bool = False, deleted_only: bool = False
+    ) -> list[int]:
+        """Version numbers of ``subject``."""
+        _require_known(subject)
+        async with self.store.transaction() as tx:
+            found = await tx.versions(subject, deleted=deleted or deleted_only)
+        if not found:
+            raise SubjectNotFoundError(subject)
+        return [v.version for v in found if v.deleted or not deleted_only]
+
+    async def version(
+        self, subject: str, version: int, *, deleted: bool = False
+    ) -> RegisteredVersion:
+        """One version of ``subject`` (:data:`LATEST` for the latest live one)."""
+        _require_known(subject)
+        async with self.store.transaction() as tx:
+            found = await self._resolve(tx, subject, version, deleted=deleted)
+            return await self._registered(tx, found)
+
+    async def referenced_by(self, subject: str, version: int) -> list[int]:
+        """Ids of the schemas referencing ``version`` of ``subject``."""
+        _require_known(subject)
+        async with self.store.transaction() as tx:
+            found = await self._resolve(tx, subject, version, deleted=True)
+            return await tx.referenced_by(subject, found.version)
+
+    async def delete_version(self, subject: str, version: int, *, permanent: bool = False) -> int:
+        """Soft-delete ``version`` of ``subject`` (or purge a soft-deleted one); return it."""
+        _require_known(subject)
+        async with self.store.transaction() as tx:
+            await tx.lock_subject(subject)
+            await self._require_writable(tx, subject)
+            if version == LATEST:
+                version = (await self._resolve(tx, subject, LATEST, deleted=False)).version
+            found = await tx.version(subject, version)
+            if found is None:
+                if await tx.versions(subject, deleted=True):
+                    raise VersionNotFoundError(subject, version)
+                raise SubjectNotFoundError(subject)
+            if found.deleted and not permanent:
+                raise VersionSoftDeletedError(subject, version)
+            await self._refuse_if_referenced(tx, subject, [version])
+            if permanent and not found.deleted:
+                raise VersionNotSoftDeletedError(subject, version)
+            if permanent:
+                await tx.purge(subject, [version])
+                self.cache.discard({found.schema_id})
+            else:
+                await tx.mark_deleted(subject, [version])
+                if not await tx.versions(subject, deleted=False):
+                    await self._forget_subject_settings(tx, subject)
+            return version
+
+    async def delete_subject(self, subject: str, *, permanent: bool = False) -> list[int]:
+        """Soft-delete every version of ``subject`` (or purge a soft-deleted subject)."""
+        _require_known(subject)
+        async with self.store.transaction() as tx:
+            await tx.lock_subject(subject)
+            await self._require_writable(tx, subject)
+            every = await tx.versions(subject, deleted=True)
+            if not every:
+                raise SubjectNotFoundError(subject)
+            live = [v.version for v in every if not v.deleted]
+            if permanent:
+                if live:
+                    raise SubjectNotSoftDeletedError(subject)
+                doomed = [v.version for v in every]
+                await self._refuse_if_referenced(tx, subject, doomed)
+                await tx.purge(subject, doomed)
+                self.cache.discard({v.schema_id for v in every})
+                return doomed
+            if not live:
+                raise SubjectSoftDeletedError(subject)
+            await self._refuse_if_referenced(tx, subject, live)
+            await tx.mark_deleted(subject, live)
+            await self._forget_subject_settings(tx, subject)
+            return live
+
+    # -- schemas by id -----------------------------------------------------------------
+
+    async def schema(self, schema_id: int) -> StoredSchema:
+        """The schema with ``schema_id``."""
+        async with self.store.transaction() as tx:
+            return await stored_schema(tx, schema_id)
+
+    async def usages(self, schema_id: int, *, deleted: bool = False) -> list[SubjectVersion]:
+        """The subject versions holding ``schema_id``."""
+        async with self.store.transaction() as tx:
+            await stored_schema(tx, schema_id)
+            return await tx.usages(schema_id, deleted=deleted)
+
+    # -- compatibility -----------------------------------------------------------------
+
+    async def test_compatibility(
+        self,
+        subject: str,
+        request: SchemaRequest,
+        version: int | None = None,
+        *,
+        normalize: bool = False,
+    ) -> CompatibilityResult:
+        """Check ``request`` against ``version`` of ``subject``, or (``None``) per its level."""
+        _require_known(subject)
+        async with self.store.transaction() as tx:
+            candidate = await self.resolver.requested(tx, request, normalize=normalize)
+            if version is None:
+                against = await tx.versions(subject, deleted=False)
+            elif version == LATEST:
+                against = (await tx.versions(subject, deleted=False))[-1:]
+            else:
+                against = [await self._resolve(tx, subject, version, deleted=False)]
+            return await self._check(tx, subject, candidate, against)
+
+    # -- helpers -----------------------------------------------------------------------
+
+    async def _check(
+        self,
+        tx: RegistryTransaction,
+        subject: str,
+        candidate: ParsedSchema,
+        live: list[SubjectVersion],
+    ) -> CompatibilityResult:
+        level = await self._effective_compatibility(tx, subject)
+        if level is CompatibilityLevel.NONE:
+            return CompatibilityResult(level)
+        # Only parse what the level will look at: the latest version unless transitive.
+        relevant = live if level.transitive else live[-1:]
+        existing = [
+            VersionedSchema(v.version, await self.resolver.stored(tx, v.schema_id))
+            for v in relevant
+        ]
+        return check(candidate, existing, level)
+
+    async def _schema_id(
+        self, tx: RegistryTransaction, candidate: ParsedSchema, requested: int | None
+    ) -> int:
+        await tx.lock_schema(candidate.fingerprint)
+        if requested is None:
+            known = await tx.schema_ids(candidate.fingerprint)
+            if known:
+                return known[0]
+            return await tx.add_schema(
+                candidate.canonical, candidate.references, candidate.fingerprint
+            )
+        holder = await tx.schema(requested)
+        if holder is None:
+            return await tx.add_schema(
+                candidate.canonical, candidate.references, candidate.fingerprint, requested
+            )
+        if holder.fingerprint != candidate.fingerprint:
+            raise OperationNotPermittedError(
+                f"Overwrite new schema with id {requested} is not permitted."
+            )
+        return requested
+
+    async def _resolve(
+        self, tx: RegistryTransaction, subject: str, version: int, *, deleted: bool
+    ) -> SubjectVersion:
+        if version == LATEST:
+            live = await tx.versions(subject, deleted=False)
+            found = live[-1] if live else None
+        else:
+            found = await tx.version(subject, version)
+            if found is not None and found.deleted and not deleted:
+                found = None
+        if found is not None:
+            return found
+        if await tx.versions(subject, deleted=deleted):
+            raise VersionNotFoundError(subject, version)
+        raise SubjectNotFoundError(subject)
+
+    async def _registered(
+        self, tx: RegistryTransaction, found: SubjectVersion
+    ) -> RegisteredVersion:
+        stored = await stored_schema(tx, found.schema_id)
+        return RegisteredVersion(
+            found.subject, found.version, stored.id, stored.text, stored.references
+        )
+
+    async def _refuse_if_referenced(
+        self, tx: RegistryTransaction, subject: str, versions: list[int]
+    ) -> None:
+        for version in versions:
+            referrers = await tx.referenced_by(subject, version)
+            if referrers:
+                raise ReferenceExistsError(subject, version, referrers)
+
+
+async def _lock_for_registration(
+    tx: RegistryTransaction, subject: str, references: tuple[Reference, ...]
+) -> None:
+    # The subject exclusively, and the subjects it references shared, so that a referenced
+    # version cannot be deleted while the schema referencing it is being registered. All
+    # in name order: two registrations can then never wait on each other in a cycle.
+    referenced = {ref.subject for ref in references} - {subject}
+    for name in sorted(referenced | {subject}):
+        await tx.lock_subject(name, shared=name != subject)
+
+
+def _require_known(subject: str) -> None:
+    if not is_storable(subject):
+        raise SubjectNotFoundError(subject)
+
+
+def _check_register_mode(subject: str, mode: Mode, request: SchemaRequest) -> None:
+    if mode.read_only:
+        raise OperationNotPermittedError(f"Subject {subject} is in read-only mode", subject=subject)
+    if request.id is not None or request.version is not None:
+        if mode is not Mode.IMPORT:
+            raise OperationNotPermittedError(
+                f"Subject {subject} is not in import mode", subject=subject
+            )
+    elif mode is not Mode.READWRITE:
+        raise OperationNotPermittedError(
+            f"Subject {subject} is not in read-write mode", subject=subject
+        )

@@ -1,0 +1,58 @@
+"""Settings of a registry server, read once at start-up from flags and the environment."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from evp.registry.auth import Role, User, parse_users
+from evp.registry.errors import InvalidSettingError
+
+__all__ = ["DEFAULT_DATA_DIR", "RegistrySettings"]
+
+DEFAULT_DATA_DIR = Path(".evp/registry")
+
+
+@dataclass(frozen=True)
+class RegistrySettings:
+    """Where to listen, where the data lives, and who may read or write.
+
+    Without ``database_url`` the server runs an embedded Postgres in ``data_dir``.
+    """
+
+    host: str = "127.0.0.1"
+    port: int = 8081
+    database_url: str | None = None
+    data_dir: Path = DEFAULT_DATA_DIR
+    users: tuple[User, ...] = field(default=(), repr=False)
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None) -> RegistrySettings:
+        """Settings from ``EVP_REGISTRY_*`` variables; absent ones keep their defaults.
+
+        ``EVP_REGISTRY_USERS`` and ``EVP_REGISTRY_READ_ONLY_USERS`` hold comma-separated
+        ``NAME:PASSWORD`` pairs of read-write and read-only users.
+        """
+        env = os.environ if environ is None else environ
+        port = env.get("EVP_REGISTRY_PORT", "8081")
+        if not port.isdigit() or not 0 <= int(port) < 65536:
+            raise InvalidSettingError("EVP_REGISTRY_PORT", f"{port!r} is not a TCP port")
+        return cls(
+            host=env.get("EVP_REGISTRY_HOST", "127.0.0.1"),
+            port=int(port),
+            database_url=env.get("EVP_REGISTRY_DATABASE_URL") or None,
+            data_dir=Path(env.get("EVP_REGISTRY_DATA_DIR") or DEFAULT_DATA_DIR),
+            users=users_from(
+                env.get("EVP_REGISTRY_USERS", ""), env.get("EVP_REGISTRY_READ_ONLY_USERS", "")
+            ),
+        )
+
+
+def users_from(read_write: str | list[str], read_only: str | list[str]) -> tuple[User, ...]:
+    """Users from ``NAME:PASSWORD`` specs; :class:`InvalidSettingError` names a bad one."""
+    try:
+        return parse_users(read_write, Role.READ_WRITE) + parse_users(read_only, Role.READ_ONLY)
+    except ValueError as error:
+        raise InvalidSettingError("users", str(error)) from error
