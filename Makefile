@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed
 EVP := $(BIN)/evp
 PACKAGES := shared/evp codegen/evp_codegen services/shop
 
-.PHONY: install test lint typecheck unit demo bench codegen clean
+.PHONY: install test lint typecheck unit demo bench codegen gate clean
 
 install: $(STAMP)
 
@@ -35,6 +35,10 @@ test: $(STAMP)
 
 codegen: $(STAMP)
 	$(EVP) codegen
+
+# The schema compatibility gate: against the previous commit and against a live registry.
+gate: $(STAMP)
+	.ci/gate
 
 demo: $(STAMP)
 	$(BIN)/python -m evp.demo
