@@ -22,7 +22,7 @@ _STOP = object()
 
 
 class DatabaseSupply:
-    """Databases on the server at ``admin_url``, ``ahead`` of them created in advance.
+    """Databases on ``admin_url``'s server, ``ahead`` made in advance, ``parallel`` at once.
 
     Each is a copy of ``template`` (``template1`` by default): a template with the
     migrations applied spares every test from running them.
@@ -33,12 +33,14 @@ class DatabaseSupply:
         admin_url: str,
         *,
         prefix: str = "evp_test",
-        ahead: int = 2,
+        ahead: int = 4,
+        parallel: int = 2,
         template: str | None = None,
         file_copy: bool = False,
     ) -> None:
         self.admin_url = admin_url
         self.prefix = prefix
+        self.parallel = parallel
         self.template = template
         self.file_copy = file_copy
         self._ready: queue.Queue[str | BaseException] = queue.Queue(maxsize=ahead)
@@ -69,8 +71,10 @@ class DatabaseSupply:
         loop = asyncio.new_event_loop()
         try:
             while True:
-                if not self._failed and not self._ready.full():
-                    self._create(loop)
+                room = self._ready.maxsize - self._ready.qsize()
+                if not self._failed and room > 0:
+                    # Several at once: the server overlaps their copies and checkpoints.
+                    loop.run_until_complete(self._create(min(room, self.parallel)))
                     continue
                 item = self._work.get()
                 if item is _STOP:
@@ -84,18 +88,23 @@ class DatabaseSupply:
         finally:
             loop.close()
 
-    def _create(self, loop: asyncio.AbstractEventLoop) -> None:
-        name = unique_name(self.prefix)
-        try:
-            created = create_database(
-                self.admin_url, name, template=self.template, file_copy=self.file_copy
-            )
-            loop.run_until_complete(created)
-        except Exception as error:
-            self._failed = True
-            self._ready.put(error)
-            return
-        self._ready.put(name)
+    async def _create(self, count: int) -> None:
+        names = [unique_name(self.prefix) for _ in range(count)]
+        results = await asyncio.gather(
+            *(
+                create_database(
+                    self.admin_url, name, template=self.template, file_copy=self.file_copy
+                )
+                for name in names
+            ),
+            return_exceptions=True,
+        )
+        for name, result in zip(names, results, strict=True):
+            if isinstance(result, BaseException):
+                self._failed = True
+                self._ready.put(result)
+                return
+            self._ready.put(name)
 
     def __enter__(self) -> DatabaseSupply:
         return self

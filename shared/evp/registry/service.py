@@ -108,9 +108,17 @@ class Registry(Configuration):
                 )
             await tx.add_version(subject, version, schema_id)
             # As in Confluent's registry: re-registering a soft-deleted schema drops the
-            # older deleted version that held the same id.
-            stale = [v.version for v in every if v.deleted and v.schema_id == schema_id]
-            await tx.purge(subject, [v for v in stale if v < version])
+            # older deleted version that held the same id (unless something references it).
+            stale = [
+                v.version
+                for v in every
+                if v.deleted
+                and v.schema_id == schema_id
+                and v.version < version
+                and not await tx.referenced_by(subject, v.version)
+            ]
+            if stale:
+                await tx.purge(subject, stale)
         self.cache.put(schema_id, candidate)
         return schema_id
 
