@@ -48,6 +48,20 @@ def test_a_bad_port_names_the_variable() -> None:
     assert raised.value.key == "EVP_REGISTRY_PORT"
 
 
+@pytest.mark.parametrize(("value", "logged"), [("false", False), ("TRUE", True)])
+def test_the_access_log_can_be_turned_off(value: str, logged: bool) -> None:
+    """EVP_REGISTRY_ACCESS_LOG turns the line per request off or on; it is on by default."""
+    assert RegistrySettings.from_env({}).access_log
+    assert RegistrySettings.from_env({"EVP_REGISTRY_ACCESS_LOG": value}).access_log is logged
+
+
+def test_a_bad_access_log_flag_names_the_variable() -> None:
+    """An access-log flag that is neither true nor false fails fast, naming the variable."""
+    with pytest.raises(InvalidSettingError) as raised:
+        RegistrySettings.from_env({"EVP_REGISTRY_ACCESS_LOG": "sometimes"})
+    assert raised.value.key == "EVP_REGISTRY_ACCESS_LOG"
+
+
 def test_a_bad_user_spec_is_a_setting_error() -> None:
     """A user without a password fails fast as an invalid setting."""
     with pytest.raises(InvalidSettingError):

@@ -22,6 +22,8 @@ __all__ = ["SECTIONS", "build_parser", "main", "run_section"]
 SECTIONS: dict[str, str] = {
     "codec": "evp.bench.codec",
     "eventstore": "evp.bench.eventstore",
+    "registry": "evp.bench.registry",
+    "transport": "evp.bench.transport",
 }
 
 

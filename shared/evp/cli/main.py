@@ -20,6 +20,8 @@ _COMMAND_MODULES = (
     "evp.cli.codegen",
     "evp.cli.registry",
     "evp.cli.replay",
+    "evp.cli.broker",
+    "evp.cli.dlq",
 )
 
 

@@ -1,48 +1,54 @@
-"""A bounded cache of parsed schemas by id.
+"""Bounded caches of immutable schema facts: by id, and by the request text parsed.
 
-A stored schema never changes under its id, so a parse is valid for as long as the id
-exists: a FULL_TRANSITIVE check against a hundred versions parses none of them twice.
+A stored schema never changes under its id (ids come from a sequence and are not reused),
+so its text and its parse are valid for as long as the id exists: a FULL_TRANSITIVE check
+against a hundred versions parses none of them twice, and ``GET /schemas/ids/{id}`` needs
+no database round trip once the id has been seen. A schema text without references
+always parses to the same result, so a lookup of a text seen before skips Avro's parser.
 """
 
 from __future__ import annotations
 
 from collections import OrderedDict
-
-from evp.registry.schema import ParsedSchema
+from collections.abc import Hashable
+from typing import Generic, TypeVar
 
 __all__ = ["SchemaCache"]
 
+K = TypeVar("K", bound=Hashable)
+V = TypeVar("V")
 
-class SchemaCache:
-    """Least-recently-used map of schema id to :class:`ParsedSchema`, with hit counters."""
+
+class SchemaCache(Generic[K, V]):
+    """Least-recently-used map of a key (an id, a text) to a schema, counting hits."""
 
     def __init__(self, capacity: int = 10_000) -> None:
         self.capacity = capacity
         self.hits = 0
         self.misses = 0
-        self._entries: OrderedDict[int, ParsedSchema] = OrderedDict()
+        self._entries: OrderedDict[K, V] = OrderedDict()
 
-    def get(self, schema_id: int) -> ParsedSchema | None:
-        """The cached parse of ``schema_id``, if any."""
-        parsed = self._entries.get(schema_id)
-        if parsed is None:
+    def get(self, key: K) -> V | None:
+        """The schema cached under ``key``, if any."""
+        value = self._entries.get(key)
+        if value is None:
             self.misses += 1
             return None
         self.hits += 1
-        self._entries.move_to_end(schema_id)
-        return parsed
+        self._entries.move_to_end(key)
+        return value
 
-    def put(self, schema_id: int, parsed: ParsedSchema) -> None:
-        """Remember the parse of ``schema_id``; past capacity, forget the least recently used."""
-        self._entries[schema_id] = parsed
-        self._entries.move_to_end(schema_id)
+    def put(self, key: K, value: V) -> None:
+        """Remember ``value`` under ``key``; past capacity, forget the least recently used."""
+        self._entries[key] = value
+        self._entries.move_to_end(key)
         while len(self._entries) > self.capacity:
             self._entries.popitem(last=False)
 
-    def discard(self, schema_ids: set[int]) -> None:
-        """Forget ``schema_ids`` (their schemas were deleted for good)."""
-        for schema_id in schema_ids:
-            self._entries.pop(schema_id, None)
+    def discard(self, keys: set[K]) -> None:
+        """Forget ``keys`` (say, ids whose schemas were deleted for good)."""
+        for key in keys:
+            self._entries.pop(key, None)
 
     def __len__(self) -> int:
         return len(self._entries)

@@ -16,7 +16,13 @@ from evp.registry.errors import (
 )
 from evp.registry.mode import Mode
 from evp.registry.requests import validate_subject
-from evp.registry.store import GLOBAL_SCOPE, RegistryStore, RegistryTransaction, Setting
+from evp.registry.store import (
+    GLOBAL_SCOPE,
+    RegistryReads,
+    RegistryStore,
+    RegistryTransaction,
+    Setting,
+)
 
 __all__ = ["Configuration"]
 
@@ -33,10 +39,10 @@ class Configuration:
     ) -> CompatibilityLevel:
         """The level of ``subject`` (or the global one); 40408 if the subject has none set."""
         _check_scope(subject)
-        async with self.store.transaction() as tx:
+        async with self.store.reads() as reads:
             if subject is None or default_to_global:
-                return await self._effective_compatibility(tx, subject)
-            own = await tx.setting(Setting.COMPATIBILITY, subject)
+                return await self._effective_compatibility(reads, subject)
+            own = await reads.setting(Setting.COMPATIBILITY, subject)
             if own is None:
                 raise CompatibilityNotConfiguredError(subject)
             return CompatibilityLevel(own)
@@ -72,13 +78,13 @@ class Configuration:
     async def mode(self, subject: str | None = None, *, default_to_global: bool = False) -> Mode:
         """The mode of ``subject`` (or the global one); 40409 if the subject has none of its own."""
         _check_scope(subject)
-        async with self.store.transaction() as tx:
+        async with self.store.reads() as reads:
             if subject is None or default_to_global:
-                return await self._effective_mode(tx, subject)
-            global_mode = await self._global_mode(tx)
+                return await self._effective_mode(reads, subject)
+            global_mode = await self._global_mode(reads)
             if global_mode is Mode.READONLY_OVERRIDE:
                 return global_mode
-            own = await tx.setting(Setting.MODE, subject)
+            own = await reads.setting(Setting.MODE, subject)
             if own is None:
                 raise ModeNotConfiguredError(subject)
             return Mode(own)
@@ -129,11 +135,11 @@ class Configuration:
         else:
             await tx.lock_subject(subject)
 
-    async def _global_mode(self, tx: RegistryTransaction) -> Mode:
+    async def _global_mode(self, tx: RegistryReads) -> Mode:
         value = await tx.setting(Setting.MODE, GLOBAL_SCOPE)
         return Mode.READWRITE if value is None else Mode(value)
 
-    async def _effective_mode(self, tx: RegistryTransaction, subject: str | None) -> Mode:
+    async def _effective_mode(self, tx: RegistryReads, subject: str | None) -> Mode:
         global_mode = await self._global_mode(tx)
         if subject is None or global_mode is Mode.READONLY_OVERRIDE:
             return global_mode
@@ -141,7 +147,7 @@ class Configuration:
         return global_mode if own is None else Mode(own)
 
     async def _effective_compatibility(
-        self, tx: RegistryTransaction, subject: str | None
+        self, tx: RegistryReads, subject: str | None
     ) -> CompatibilityLevel:
         if subject is not None:
             own = await tx.setting(Setting.COMPATIBILITY, subject)

@@ -5,10 +5,18 @@ subject, and writers of one schema by a lock on its fingerprint, taken in that o
 (so two registrations can never wait on each other in a cycle). Versions are then
 ``max + 1`` read under the lock, and ids come from a sequence. Driver errors become
 :class:`~evp.registry.errors.StoreError` here and nowhere else.
+
+Round trips are most of a lookup's cost, so reads run without BEGIN and COMMIT (see
+:mod:`evp.registry.store`) straight on the pool; lookups by fingerprint that arrive
+together share one query (see :class:`_Finder`); and pooled connections are not reset on
+release: the registry never changes session state (its locks are transaction-scoped, it
+sets nothing and listens to nothing), so asyncpg's default reset query would be one more
+round trip per request for nothing.
 """
 
 from __future__ import annotations
 
+import asyncio
 import json
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
@@ -20,7 +28,13 @@ from evp.postgres import load_migrations, migrate
 from evp.postgres.migrations import AnyConnection
 from evp.registry.errors import OperationNotPermittedError, StoreError
 from evp.registry.schema import Reference
-from evp.registry.store import RegistryTransaction, Setting, StoredSchema, SubjectVersion
+from evp.registry.store import (
+    RegistryReads,
+    RegistryTransaction,
+    Setting,
+    StoredSchema,
+    SubjectVersion,
+)
 
 __all__ = ["MIGRATIONS_COMPONENT", "PostgresRegistryStore"]
 
@@ -39,12 +53,15 @@ class PostgresRegistryStore:
 
     def __init__(self, pool: asyncpg.Pool) -> None:
         self._pool = pool
+        self._finder = _Finder(pool)
 
     @classmethod
     async def connect(cls, url: str, *, max_connections: int = 10) -> PostgresRegistryStore:
         """Open a pool to ``url`` and bring the registry's tables up to date."""
         try:
-            pool = await asyncpg.create_pool(url, min_size=1, max_size=max_connections)
+            pool = await asyncpg.create_pool(
+                url, min_size=1, max_size=max_connections, reset=_keep_session
+            )
             async with pool.acquire() as connection:
                 await migrate(
                     connection, MIGRATIONS_COMPONENT, load_migrations("evp.registry.migrations")
@@ -62,17 +79,100 @@ class PostgresRegistryStore:
         except _DRIVER_ERRORS as error:
             raise StoreError(f"Error in the backend datastore: {error}") from error
 
+    @asynccontextmanager
+    async def reads(self) -> AsyncIterator[RegistryReads]:
+        """Reads straight on the pool, each statement on a connection taken for it alone."""
+        try:
+            yield _Reads(self._pool, self._finder)
+        except _DRIVER_ERRORS as error:
+            raise StoreError(f"Error in the backend datastore: {error}") from error
+
     async def close(self) -> None:
         """Close every pooled connection."""
         await self._pool.close()
+
+
+async def _keep_session(connection: asyncpg.Connection) -> None:
+    """Release a connection as it is: there is no session state to reset (see above).
+
+    asyncpg still rolls back a transaction left open before calling this.
+    """
 
 
 def _version(row: Any) -> SubjectVersion:
     return SubjectVersion(row["subject"], row["version"], row["schema_id"], row["deleted"])
 
 
+# The newest matching version of each (subject, fingerprint, deleted) triple, numbered n.
+_FIND_MANY = """
+SELECT q.n, v.subject, v.version, v.schema_id, v.deleted
+FROM unnest($1::text[], $2::text[], $3::boolean[])
+     WITH ORDINALITY AS q (subject, fingerprint, deleted, n)
+CROSS JOIN LATERAL (
+    SELECT v.* FROM registry_subject_versions v
+    JOIN registry_schemas s ON s.id = v.schema_id
+    WHERE v.subject = q.subject AND s.fingerprint = q.fingerprint AND (q.deleted OR NOT v.deleted)
+    ORDER BY v.version DESC LIMIT 1
+) v
+"""
+
+_Lookup = tuple[str, str, bool, "asyncio.Future[SubjectVersion | None]"]
+
+
+class _Finder:
+    """Lookups by fingerprint outside transactions, those waiting together sent as one query.
+
+    A lookup costs little in Postgres; the pool checkout and the round trip are most of
+    it. So a lookup is queued until the event loop next runs its callbacks, and every
+    lookup queued by then goes in one query: alone when the registry is idle, by the dozen
+    under load. Each still reads the state committed before its query ran, as it would
+    have alone.
+    """
+
+    def __init__(self, pool: asyncpg.Pool) -> None:
+        self._pool = pool
+        self._queued: list[_Lookup] = []
+        self._running: set[asyncio.Task[None]] = set()
+
+    async def find(self, subject: str, fingerprint: str, deleted: bool) -> SubjectVersion | None:
+        loop = asyncio.get_running_loop()
+        if not self._queued:
+            loop.call_soon(self._send)
+        found: asyncio.Future[SubjectVersion | None] = loop.create_future()
+        self._queued.append((subject, fingerprint, deleted, found))
+        return await found
+
+    def _send(self) -> None:
+        batch, self._queued = self._queued, []
+        task = asyncio.get_running_loop().create_task(self._run(batch))
+        # The loop keeps only weak references to tasks: hold this one until it is done.
+        self._running.add(task)
+        task.add_done_callback(self._running.discard)
+
+    async def _run(self, batch: list[_Lookup]) -> None:
+        subjects, fingerprints, deleted, waiters = zip(*batch, strict=True)
+        try:
+            rows = await self._pool.fetch(
+                _FIND_MANY, list(subjects), list(fingerprints), list(deleted)
+            )
+        except Exception as error:
+            for waiter in waiters:
+                if not waiter.done():
+                    waiter.set_exception(error)
+            return
+        except BaseException:
+            for waiter in waiters:
+                waiter.cancel()
+            raise
+        found = {row["n"]: _version(row) for row in rows}
+        for n, waiter in enumerate(waiters, start=1):
+            # A waiter is done already if its request was cancelled meanwhile.
+            if not waiter.done():
+                waiter.set_result(found.get(n))
+
+
 class _Transaction:
-    def __init__(self, connection: AnyConnection) -> None:
+    def __init__(self, connection: AnyConnection | asyncpg.Pool) -> None:
         self._db = connection
 
     async def lock_subject(self, subject: str, *, shared: bool = False) -> None:
@@ -254,3 +354,14 @@ class _Transaction:
         await self._db.execute(
             "DELETE FROM registry_settings WHERE kind = $1 AND scope = $2", kind.value, scope
         )
+
+
+class _Reads(_Transaction):
+    """Reads on the pool, outside any transaction; lookups by fingerprint via the finder."""
+
+    def __init__(self, pool: asyncpg.Pool, finder: _Finder) -> None:
+        super().__init__(pool)
+        self._finder = finder
+
+    async def find(self, subject: str, fingerprint: str, *, deleted: bool) -> SubjectVersion | None:
+        return await self._finder.find(subject, fingerprint, deleted)

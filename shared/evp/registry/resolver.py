@@ -2,7 +2,9 @@
 
 References name a subject version; their texts are parsed first (each after those it
 uses) so that the referenced types are known when the referencing schema is parsed.
-Stored schemas are parsed once and kept in a :class:`~evp.registry.cache.SchemaCache`.
+Stored schemas are parsed once and kept in a :class:`~evp.registry.cache.SchemaCache` by
+id; requested schemas without references, by their text (what a reference resolves to may
+change, so texts with references are parsed afresh each time).
 """
 
 from __future__ import annotations
@@ -13,28 +15,48 @@ from evp.registry.cache import SchemaCache
 from evp.registry.errors import InvalidSchemaError, SchemaNotFoundError
 from evp.registry.requests import LATEST, SchemaRequest
 from evp.registry.schema import ParsedSchema, Reference, parse_schema
-from evp.registry.store import RegistryTransaction, StoredSchema
+from evp.registry.store import RegistryReads, StoredSchema
 
-__all__ = ["SchemaResolver", "stored_schema"]
+__all__ = ["MAX_CACHED_TEXT", "SchemaResolver", "stored_schema"]
+
+# Texts longer than this are not cached by text, bounding the memory the caches can take.
+MAX_CACHED_TEXT = 64 * 1024
 
 
 class SchemaResolver:
-    """Parses requested and stored schemas, with their references, caching stored ones by id."""
+    """Parses requested and stored schemas with their references; caches by id and by text."""
 
-    def __init__(self, cache: SchemaCache) -> None:
+    def __init__(
+        self,
+        cache: SchemaCache[int, ParsedSchema],
+        texts: SchemaCache[tuple[str, bool], ParsedSchema] | None = None,
+    ) -> None:
         self.cache = cache
+        self.texts: SchemaCache[tuple[str, bool], ParsedSchema] = texts or SchemaCache(1_000)
 
     async def requested(
-        self, tx: RegistryTransaction, request: SchemaRequest, *, normalize: bool
+        self, tx: RegistryReads, request: SchemaRequest, *, normalize: bool
     ) -> ParsedSchema:
         """The schema in ``request``, references pinned to version numbers and resolved."""
+        if request.references or len(request.schema) > MAX_CACHED_TEXT:
+            return await self._parse_requested(tx, request, normalize=normalize)
+        key = (request.schema, normalize)
+        parsed = self.texts.get(key)
+        if parsed is None:
+            parsed = await self._parse_requested(tx, request, normalize=normalize)
+            self.texts.put(key, parsed)
+        return parsed
+
+    async def _parse_requested(
+        self, tx: RegistryReads, request: SchemaRequest, *, normalize: bool
+    ) -> ParsedSchema:
         references = [await self._pin(tx, ref) for ref in request.references]
         dependencies = await self._dependencies(tx, references)
         return parse_schema(
             request.schema, references=references, dependencies=dependencies, normalize=normalize
         )
 
-    async def stored(self, tx: RegistryTransaction, schema_id: int) -> ParsedSchema:
+    async def stored(self, tx: RegistryReads, schema_id: int) -> ParsedSchema:
         """The stored schema ``schema_id``, parsed at most once while it stays cached."""
         cached = self.cache.get(schema_id)
         if cached is not None:
@@ -47,7 +69,7 @@ class SchemaResolver:
         self.cache.put(schema_id, parsed)
         return parsed
 
-    async def _pin(self, tx: RegistryTransaction, ref: Reference) -> Reference:
+    async def _pin(self, tx: RegistryReads, ref: Reference) -> Reference:
         # A reference to "latest" is stored as the version it meant when registered.
         if ref.version != LATEST:
             return ref
@@ -56,9 +78,7 @@ class SchemaResolver:
             raise InvalidSchemaError(f"reference {ref.name}: subject {ref.subject} not found")
         return replace(ref, version=live[-1].version)
 
-    async def _dependencies(
-        self, tx: RegistryTransaction, references: list[Reference]
-    ) -> list[str]:
+    async def _dependencies(self, tx: RegistryReads, references: list[Reference]) -> list[str]:
         """Texts of the schemas ``references`` reach, each after the ones it uses."""
         ordered: list[str] = []
         done: set[int] = set()
@@ -85,7 +105,7 @@ class SchemaResolver:
         return ordered
 
 
-async def stored_schema(tx: RegistryTransaction, schema_id: int) -> StoredSchema:
+async def stored_schema(tx: RegistryReads, schema_id: int) -> StoredSchema:
     """The stored schema ``schema_id``; :class:`SchemaNotFoundError` if there is none."""
     stored = await tx.schema(schema_id)
     if stored is None:

@@ -4,6 +4,7 @@ background thread (tests and :mod:`evp.registry.testing`)."""
 from __future__ import annotations
 
 import asyncio
+import gc
 import socket
 import threading
 import time
@@ -35,7 +36,28 @@ def serve(settings: RegistrySettings) -> None:
         if database_url is None:
             database_url = embedded_database(stack, settings.data_dir)
         app = create_app(database_url, users=settings.users)
-        uvicorn.run(app, host=settings.host, port=settings.port, ws="none", log_level="info")
+        _settle_heap()
+        # uvicorn serves on httptools and uvloop (dependencies of ours) when they import.
+        uvicorn.run(
+            app,
+            host=settings.host,
+            port=settings.port,
+            ws="none",
+            log_level="info",
+            access_log=settings.access_log,
+        )
+
+
+def _settle_heap() -> None:
+    """Exempt what start-up built from the garbage collector's full collections.
+
+    Those objects (modules, mostly) live as long as the server. Each full collection
+    scanned all of them, stalling every request in flight for up to 45 ms on a small
+    machine, which set the p99 latency of lookups; frozen, they are never scanned again.
+    Collected first, so that no garbage is frozen with them.
+    """
+    gc.collect()
+    gc.freeze()
 
 
 def embedded_database(

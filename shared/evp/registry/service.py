@@ -2,9 +2,10 @@
 
 Ids are global: a schema (by canonical text and references) registered under any subject
 keeps the id it first got. Versions count up per subject and are never reused while a
-soft-deleted version is kept. Every operation is one store transaction; registrations
-take the subject's lock before reading its versions, so concurrent registry processes
-assign versions (and check compatibility) one at a time per subject.
+soft-deleted version is kept. Every operation that writes is one store transaction;
+registrations take the subject's lock before reading its versions, so concurrent registry
+processes assign versions (and check compatibility) one at a time per subject. Operations
+that only read run without a transaction (see :mod:`evp.registry.store`).
 """
 
 from __future__ import annotations
@@ -35,9 +36,15 @@ from evp.registry.errors import (
 )
 from evp.registry.mode import Mode
 from evp.registry.requests import LATEST, SchemaRequest, is_storable, validate_subject
-from evp.registry.resolver import SchemaResolver, stored_schema
+from evp.registry.resolver import MAX_CACHED_TEXT, SchemaResolver, stored_schema
 from evp.registry.schema import ParsedSchema, Reference
-from evp.registry.store import RegistryStore, RegistryTransaction, StoredSchema, SubjectVersion
+from evp.registry.store import (
+    RegistryReads,
+    RegistryStore,
+    RegistryTransaction,
+    StoredSchema,
+    SubjectVersion,
+)
 
 __all__ = ["MAX_SCHEMA_BYTES", "RegisteredVersion", "Registry"]
 
@@ -63,11 +70,14 @@ class Registry(Configuration):
         self,
         store: RegistryStore,
         *,
-        cache: SchemaCache | None = None,
+        cache: SchemaCache[int, ParsedSchema] | None = None,
         default_compatibility: CompatibilityLevel = CompatibilityLevel.BACKWARD,
     ) -> None:
         super().__init__(store, default_compatibility)
-        self.cache = cache or SchemaCache()
+        self.cache: SchemaCache[int, ParsedSchema] = cache or SchemaCache()
+        # Stored schemas by id, for reads by id: an id's text and references never change.
+        self.stored: SchemaCache[int, StoredSchema] = SchemaCache()
+        self._purges = 0
         self.resolver = SchemaResolver(self.cache)
 
     # -- schemas under subjects -------------------------------------------------------
@@ -132,14 +142,18 @@ class Registry(Configuration):
     ) -> RegisteredVersion:
         """The version of ``subject`` holding the schema in ``request``."""
         _require_known(subject)
-        async with self.store.transaction() as tx:
-            candidate = await self.resolver.requested(tx, request, normalize=normalize)
-            match = await tx.find(subject, candidate.fingerprint, deleted=deleted)
+        async with self.store.reads() as reads:
+            candidate = await self.resolver.requested(reads, request, normalize=normalize)
+            match = await reads.find(subject, candidate.fingerprint, deleted=deleted)
             if match is None:
-                if await tx.versions(subject, deleted=deleted):
+                if await reads.versions(subject, deleted=deleted):
                     raise SchemaNotFoundError(subject=subject)
                 raise SubjectNotFoundError(subject)
-            return await self._registered(tx, match)
+        # The match holds a schema with the candidate's fingerprint, a hash of canonical
+        # text and references: what is stored is the candidate, so there is none to read.
+        return RegisteredVersion(
+            match.subject, match.version, match.schema_id, candidate.canonical, candidate.references
+        )
 
     async def subjects(
         self, *, prefix: str = "", deleted: bool = False, deleted_only: bool = False
@@ -147,16 +161,16 @@ class Registry(Configuration):
         """Subject names, sorted."""
         if not is_storable(prefix):
             return []
-        async with self.store.transaction() as tx:
-            return await tx.subjects(prefix=prefix, deleted=deleted, deleted_only=deleted_only)
+        async with self.store.reads() as reads:
+            return await reads.subjects(prefix=prefix, deleted=deleted, deleted_only=deleted_only)
 
     async def versions(
         self, subject: str, *, deleted: bool = False, deleted_only: bool = False
     ) -> list[int]:
         """Version numbers of ``subject``."""
         _require_known(subject)
-        async with self.store.transaction() as tx:
-            found = await tx.versions(subject, deleted=deleted or deleted_only)
+        async with self.store.reads() as reads:
+            found = await reads.versions(subject, deleted=deleted or deleted_only)
         if not found:
             raise SubjectNotFoundError(subject)
         return [v.version for v in found if v.deleted or not deleted_only]
@@ -166,16 +180,16 @@ class Registry(Configuration):
     ) -> RegisteredVersion:
         """One version of ``subject`` (:data:`LATEST` for the latest live one)."""
         _require_known(subject)
-        async with self.store.transaction() as tx:
-            found = await self._resolve(tx, subject, version, deleted=deleted)
-            return await self._registered(tx, found)
+        async with self.store.reads() as reads:
+            found = await self._resolve(reads, subject, version, deleted=deleted)
+            return await self._registered(reads, found)
 
     async def referenced_by(self, subject: str, version: int) -> list[int]:
         """Ids of the schemas referencing ``version`` of ``subject``."""
         _require_known(subject)
-        async with self.store.transaction() as tx:
-            found = await self._resolve(tx, subject, version, deleted=True)
-            return await tx.referenced_by(subject, found.version)
+        async with self.store.reads() as reads:
+            found = await self._resolve(reads, subject, version, deleted=True)
+            return await reads.referenced_by(subject, found.version)
 
     async def delete_version(self, subject: str, version: int, *, permanent: bool = False) -> int:
         """Soft-delete ``version`` of ``subject`` (or purge a soft-deleted one); return it."""
@@ -195,14 +209,14 @@ class Registry(Configuration):
             await self._refuse_if_referenced(tx, subject, [version])
             if permanent and not found.deleted:
                 raise VersionNotSoftDeletedError(subject, version)
-            if permanent:
-                await tx.purge(subject, [version])
-                self.cache.discard({found.schema_id})
-            else:
+            if not permanent:
                 await tx.mark_deleted(subject, [version])
                 if not await tx.versions(subject, deleted=False):
                     await self._forget_subject_settings(tx, subject)
-            return version
+                return version
+            await tx.purge(subject, [version])
+        self._forget({found.schema_id})
+        return version
 
     async def delete_subject(self, subject: str, *, permanent: bool = False) -> list[int]:
         """Soft-delete every version of ``subject`` (or purge a soft-deleted subject)."""
@@ -214,33 +228,41 @@ class Registry(Configuration):
             if not every:
                 raise SubjectNotFoundError(subject)
             live = [v.version for v in every if not v.deleted]
-            if permanent:
-                if live:
-                    raise SubjectNotSoftDeletedError(subject)
-                doomed = [v.version for v in every]
-                await self._refuse_if_referenced(tx, subject, doomed)
-                await tx.purge(subject, doomed)
-                self.cache.discard({v.schema_id for v in every})
-                return doomed
-            if not live:
-                raise SubjectSoftDeletedError(subject)
-            await self._refuse_if_referenced(tx, subject, live)
-            await tx.mark_deleted(subject, live)
-            await self._forget_subject_settings(tx, subject)
-            return live
+            if not permanent:
+                if not live:
+                    raise SubjectSoftDeletedError(subject)
+                await self._refuse_if_referenced(tx, subject, live)
+                await tx.mark_deleted(subject, live)
+                await self._forget_subject_settings(tx, subject)
+                return live
+            if live:
+                raise SubjectNotSoftDeletedError(subject)
+            doomed = [v.version for v in every]
+            await self._refuse_if_referenced(tx, subject, doomed)
+            await tx.purge(subject, doomed)
+        self._forget({v.schema_id for v in every})
+        return doomed
 
     # -- schemas by id -----------------------------------------------------------------
 
     async def schema(self, schema_id: int) -> StoredSchema:
         """The schema with ``schema_id``."""
-        async with self.store.transaction() as tx:
-            return await stored_schema(tx, schema_id)
+        cached = self.stored.get(schema_id)
+        if cached is not None:
+            return cached
+        purges = self._purges
+        async with self.store.reads() as reads:
+            found = await stored_schema(reads, schema_id)
+        # Unless a purge committed meanwhile: the schema read may be one it deleted.
+        if purges == self._purges and len(found.text) <= MAX_CACHED_TEXT:
+            self.stored.put(schema_id, found)
+        return found
 
     async def usages(self, schema_id: int, *, deleted: bool = False) -> list[SubjectVersion]:
         """The subject versions holding ``schema_id``."""
-        async with self.store.transaction() as tx:
-            await stored_schema(tx, schema_id)
-            return await tx.usages(schema_id, deleted=deleted)
+        async with self.store.reads() as reads:
+            await stored_schema(reads, schema_id)
+            return await reads.usages(schema_id, deleted=deleted)
 
     # -- compatibility -----------------------------------------------------------------
 
@@ -254,21 +276,21 @@ class Registry(Configuration):
     ) -> CompatibilityResult:
         """Check ``request`` against ``version`` of ``subject``, or (``None``) per its level."""
         _require_known(subject)
-        async with self.store.transaction() as tx:
-            candidate = await self.resolver.requested(tx, request, normalize=normalize)
+        async with self.store.reads() as reads:
+            candidate = await self.resolver.requested(reads, request, normalize=normalize)
             if version is None:
-                against = await tx.versions(subject, deleted=False)
+                against = await reads.versions(subject, deleted=False)
             elif version == LATEST:
-                against = (await tx.versions(subject, deleted=False))[-1:]
+                against = (await reads.versions(subject, deleted=False))[-1:]
             else:
-                against = [await self._resolve(tx, subject, version, deleted=False)]
-            return await self._check(tx, subject, candidate, against)
+                against = [await self._resolve(reads, subject, version, deleted=False)]
+            return await self._check(reads, subject, candidate, against)
 
     # -- helpers -----------------------------------------------------------------------
 
     async def _check(
         self,
-        tx: RegistryTransaction,
+        tx: RegistryReads,
         subject: str,
         candidate: ParsedSchema,
         live: list[SubjectVersion],
@@ -307,7 +329,7 @@ class Registry(Configuration):
         return requested
 
     async def _resolve(
-        self, tx: RegistryTransaction, subject: str, version: int, *, deleted: bool
+        self, tx: RegistryReads, subject: str, version: int, *, deleted: bool
     ) -> SubjectVersion:
         if version == LATEST:
             live = await tx.versions(subject, deleted=False)
@@ -322,13 +344,19 @@ class Registry(Configuration):
             raise VersionNotFoundError(subject, version)
         raise SubjectNotFoundError(subject)
 
-    async def _registered(
-        self, tx: RegistryTransaction, found: SubjectVersion
-    ) -> RegisteredVersion:
+    async def _registered(self, tx: RegistryReads, found: SubjectVersion) -> RegisteredVersion:
         stored = await stored_schema(tx, found.schema_id)
         return RegisteredVersion(
             found.subject, found.version, stored.id, stored.text, stored.references
         )
+
+    def _forget(self, schema_ids: set[int]) -> None:
+        # Called once a purge has committed, which may have deleted these schemas (unless
+        # another subject still holds them). Other registry processes may go on serving
+        # a purged id from their caches, as Confluent's followers lag their leader.
+        self._purges += 1
+        self.cache.discard(schema_ids)
+        self.stored.discard(schema_ids)
 
     async def _refuse_if_referenced(
         self, tx: RegistryTransaction, subject: str, versions: list[int]

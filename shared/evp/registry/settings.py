@@ -17,9 +17,11 @@ DEFAULT_DATA_DIR = Path(".evp/registry")
 
 @dataclass(frozen=True)
 class RegistrySettings:
-    """Where to listen, where the data lives, and who may read or write.
+    """Where to listen, where the data lives, who may read or write, and what to log.
 
-    Without ``database_url`` the server runs an embedded Postgres in ``data_dir``.
+    Without ``database_url`` the server runs an embedded Postgres in ``data_dir``. With
+    ``access_log`` off, requests are not logged one by one (behind a proxy that logs
+    them): a line per request is a large share of the cost of a lookup.
     """
 
     host: str = "127.0.0.1"
@@ -27,13 +29,15 @@ class RegistrySettings:
     database_url: str | None = None
     data_dir: Path = DEFAULT_DATA_DIR
     users: tuple[User, ...] = field(default=(), repr=False)
+    access_log: bool = True
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> RegistrySettings:
         """Settings from ``EVP_REGISTRY_*`` variables; absent ones keep their defaults.
 
         ``EVP_REGISTRY_USERS`` and ``EVP_REGISTRY_READ_ONLY_USERS`` hold comma-separated
-        ``NAME:PASSWORD`` pairs of read-write and read-only users.
+        ``NAME:PASSWORD`` pairs of read-write and read-only users; ``EVP_REGISTRY_ACCESS_LOG``
+        is ``true`` or ``false``.
         """
         env = os.environ if environ is None else environ
         port = env.get("EVP_REGISTRY_PORT", "8081")
@@ -47,7 +51,15 @@ class RegistrySettings:
             users=users_from(
                 env.get("EVP_REGISTRY_USERS", ""), env.get("EVP_REGISTRY_READ_ONLY_USERS", "")
             ),
+            access_log=_flag("EVP_REGISTRY_ACCESS_LOG", env.get("EVP_REGISTRY_ACCESS_LOG", "true")),
         )
+
+
+def _flag(key: str, value: str) -> bool:
+    spelled = value.strip().lower()
+    if spelled not in ("true", "false"):
+        raise InvalidSettingError(key, f"{value!r} is neither true nor false")
+    return spelled == "true"
 
 
 def users_from(read_write: str | list[str], read_only: str | list[str]) -> tuple[User, ...]:

@@ -1,8 +1,11 @@
 """What the registry needs from its storage, as Protocols, and the records it exchanges.
 
-Every operation runs inside one :class:`RegistryTransaction`. Ids and versions are
-assigned inside it, after taking the locks it offers, so that several registry processes
-sharing one database agree without any in-process state. The Postgres adapter is in
+Every operation that writes runs inside one :class:`RegistryTransaction`. Ids and versions
+are assigned inside it, after taking the locks it offers, so that several registry
+processes sharing one database agree without any in-process state. Operations that only
+read use :class:`RegistryReads`, which needs no transaction: at Postgres's READ COMMITTED
+each statement sees a snapshot of its own either way, so a transaction around reads would
+add two round trips (BEGIN, COMMIT) and no consistency. The Postgres adapter is in
 :mod:`evp.registry.postgres_store`.
 """
 
@@ -18,6 +21,7 @@ from evp.registry.schema import Reference
 
 __all__ = [
     "GLOBAL_SCOPE",
+    "RegistryReads",
     "RegistryStore",
     "RegistryTransaction",
     "Setting",
@@ -56,21 +60,8 @@ class SubjectVersion:
     deleted: bool = False
 
 
-class RegistryTransaction(Protocol):
-    """Reads and writes of one registry operation, committed or rolled back together."""
-
-    async def lock_subject(self, subject: str, *, shared: bool = False) -> None:
-        """Serialise writers of ``subject`` until the transaction ends.
-
-        A ``shared`` lock only keeps ``subject`` from changing (a schema referencing it is
-        being registered); shared holders do not wait for each other.
-        """
-
-    async def lock_schema(self, fingerprint: str) -> None:
-        """Serialise writers registering the schema with ``fingerprint``."""
-
-    async def lock_registry(self) -> None:
-        """Serialise registry-wide changes (the global mode)."""
+class RegistryReads(Protocol):
+    """Reads of one registry operation, each statement seeing the latest committed state."""
 
     async def subjects(self, *, prefix: str, deleted: bool, deleted_only: bool) -> list[str]:
         """Subjects with a live version (or, with ``deleted``, any), sorted."""
@@ -96,6 +87,26 @@ class RegistryTransaction(Protocol):
     async def referenced_by(self, subject: str, version: int) -> list[int]:
         """Ids of the schemas whose references name ``subject`` at ``version``, sorted."""
 
+    async def setting(self, kind: Setting, scope: str) -> str | None:
+        """The value of ``kind`` set for ``scope`` (a subject or :data:`GLOBAL_SCOPE`)."""
+
+
+class RegistryTransaction(RegistryReads, Protocol):
+    """Reads and writes of one registry operation, committed or rolled back together."""
+
+    async def lock_subject(self, subject: str, *, shared: bool = False) -> None:
+        """Serialise writers of ``subject`` until the transaction ends.
+
+        A ``shared`` lock only keeps ``subject`` from changing (a schema referencing it is
+        being registered); shared holders do not wait for each other.
+        """
+
+    async def lock_schema(self, fingerprint: str) -> None:
+        """Serialise writers registering the schema with ``fingerprint``."""
+
+    async def lock_registry(self) -> None:
+        """Serialise registry-wide changes (the global mode)."""
+
     async def add_schema(
         self,
         text: str,
@@ -114,9 +125,6 @@ class RegistryTransaction(Protocol):
     async def purge(self, subject: str, versions: Sequence[int]) -> None:
         """Delete ``versions`` of ``subject`` for good, and schemas no version holds any more."""
 
-    async def setting(self, kind: Setting, scope: str) -> str | None:
-        """The value of ``kind`` set for ``scope`` (a subject or :data:`GLOBAL_SCOPE`)."""
-
     async def put_setting(self, kind: Setting, scope: str, value: str) -> None:
         """Set ``kind`` for ``scope``."""
 
@@ -129,6 +137,9 @@ class RegistryStore(Protocol):
 
     def transaction(self) -> AbstractAsyncContextManager[RegistryTransaction]:
         """A transaction, committed when the block exits normally and rolled back otherwise."""
+
+    def reads(self) -> AbstractAsyncContextManager[RegistryReads]:
+        """Reads outside any transaction, for operations that change nothing."""
 
     async def close(self) -> None:
         """Release connections."""

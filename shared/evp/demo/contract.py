@@ -1,8 +1,4 @@
-"""``make demo``: the platform end to end, narrated step by step.
-
-Each step prints what it does and what came out, so a newcomer can follow the contract from
-``schemas/`` to bytes on the wire and back.
-"""
+"""The demo's first half: the contract, offline — lint, codegen, the codec, evolution."""
 
 from __future__ import annotations
 
@@ -10,7 +6,6 @@ import dataclasses
 import decimal
 import io
 import json
-import sys
 import uuid
 from collections.abc import Callable
 from pathlib import Path
@@ -27,15 +22,15 @@ from evp.events import (
     ShippingAddress,
 )
 
-__all__ = ["main"]
+__all__ = ["run_contract", "step"]
 
 _REPO = Path.cwd()
 
 
-def _step(title: str) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+def step(title: str) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
     def decorate(function: Callable[..., Any]) -> Callable[..., Any]:
         def run(*args: Any) -> Any:
-            print(f"\n== {title} ==")
+            print(f"\n== {title} ==", flush=True)
             return function(*args)
 
         return run
@@ -43,7 +38,7 @@ def _step(title: str) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
     return decorate
 
 
-@_step("1. Lint the contract in schemas/ (like buf lint)")
+@step("1. Lint the contract in schemas/ (like buf lint)")
 def lint_schemas() -> Any:
     from evp_codegen.catalog import load_catalog
     from evp_codegen.lint import lint
@@ -59,7 +54,7 @@ def lint_schemas() -> Any:
     return catalog
 
 
-@_step("2. Check the generated event library is fresh (evp codegen --check)")
+@step("2. Check the generated event library is fresh (evp codegen --check)")
 def check_codegen(catalog: Any) -> None:
     from evp_codegen.generator import generate
     from evp_codegen.source import DirectorySource
@@ -69,7 +64,7 @@ def check_codegen(catalog: Any) -> None:
     print(f"{len(library.files)} generated files, {len(stale)} stale")
 
 
-@_step("3. Register every subject's history, oldest first")
+@step("3. Register every subject's history, oldest first")
 def register(catalog: Any) -> InMemorySchemaLookup:
     lookup = InMemorySchemaLookup()
     for version in catalog.iter_versions():
@@ -79,7 +74,7 @@ def register(catalog: Any) -> InMemorySchemaLookup:
     return lookup
 
 
-@_step("4. Encode a typed OrderPlaced in the Confluent wire format, and decode it")
+@step("4. Encode a typed OrderPlaced in the Confluent wire format, and decode it")
 def round_trip(lookup: InMemorySchemaLookup) -> None:
     codec = AvroCodec(lookup)
     order = OrderPlaced.new(
@@ -109,7 +104,7 @@ def round_trip(lookup: InMemorySchemaLookup) -> None:
         print(f"  {field.name:17} = {getattr(decoded, field.name)!r:.90}")
 
 
-@_step("5. Schema evolution: an OrderPlaced v1 message read as v2")
+@step("5. Schema evolution: an OrderPlaced v1 message read as v2")
 def evolution(catalog: Any, lookup: InMemorySchemaLookup) -> None:
     v1 = catalog.subjects[OrderPlaced.SUBJECT].versions[0]
     schema_id = lookup.id_for(v1.subject, v1.schema_text)
@@ -136,7 +131,7 @@ def evolution(catalog: Any, lookup: InMemorySchemaLookup) -> None:
     print(f"  total = {decoded.total!r}, shipping_address = {decoded.shipping_address!r}")
 
 
-@_step("6. Bad bytes get a typed error, never a crash")
+@step("6. Bad bytes get a typed error, never a crash")
 def bad_bytes(lookup: InMemorySchemaLookup) -> None:
     codec = AvroCodec(lookup)
     for label, data in (
@@ -150,17 +145,12 @@ def bad_bytes(lookup: InMemorySchemaLookup) -> None:
             print(f"  {label:22} -> {type(error).__name__}: {error}")
 
 
-def main() -> int:
-    """Run every step; exit 0 when all of them worked."""
+def run_contract() -> Any:
+    """Steps 1-6; returns the loaded catalog for the live half."""
     catalog = lint_schemas()
     check_codegen(catalog)
     lookup = register(catalog)
     round_trip(lookup)
     evolution(catalog, lookup)
     bad_bytes(lookup)
-    print("\nDemo complete.")
-    return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())
+    return catalog

@@ -1,0 +1,7 @@
+"""``python -m evp.demo``."""
+
+import sys
+
+from evp.demo import main
+
+sys.exit(main())

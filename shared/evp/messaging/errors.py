@@ -1,0 +1,128 @@
+"""Errors of the event runtime: refused schemas, failed deliveries, unusable brokers or topics.
+
+Every error names what it is about (subject, topic, partition, group) in structured fields.
+librdkafka's :class:`~confluent_kafka.KafkaException` and the registry client's errors are
+translated where they are caught, with the original kept as ``__cause__``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from evp.errors import EvpError
+
+__all__ = [
+    "BrokerError",
+    "BusStateError",
+    "DeadLetterNotFound",
+    "DeliveryFailed",
+    "IncompatibleSchema",
+    "InvalidSubscription",
+    "MessagingError",
+    "RegistryUnavailable",
+    "TopicUnavailable",
+]
+
+
+class MessagingError(EvpError):
+    """Root of the errors raised by the event runtime."""
+
+
+class IncompatibleSchema(MessagingError):
+    """The registry refused to register a schema because it breaks the subject's level."""
+
+    def __init__(self, subject: str, reasons: Sequence[str], *, registry: str) -> None:
+        super().__init__(
+            f"the registry refused the schema of {subject} as incompatible; nothing was published",
+            subject=subject,
+            registry=registry,
+        )
+        self.subject = subject
+        self.reasons = list(reasons)
+
+    def __str__(self) -> str:
+        return "\n  ".join([super().__str__(), *self.reasons])
+
+
+class RegistryUnavailable(MessagingError):
+    """The schema registry could not be asked (unreachable, or it answered with an error)."""
+
+    def __init__(self, detail: str, *, registry: str, status: int | None = None) -> None:
+        super().__init__(
+            f"schema registry request failed: {detail}", registry=registry, status=status
+        )
+        self.registry = registry
+        self.status = status
+
+
+class DeliveryFailed(MessagingError):
+    """Kafka did not confirm a message (or some messages of a batch) as written."""
+
+    def __init__(
+        self,
+        detail: str,
+        *,
+        topic: str,
+        failed: int = 1,
+        delivered: int = 0,
+        code: str | None = None,
+    ) -> None:
+        super().__init__(
+            f"delivery failed: {detail}",
+            topic=topic,
+            failed=failed,
+            delivered=delivered,
+            code=code,
+        )
+        self.topic = topic
+        self.failed = failed
+        self.delivered = delivered
+        self.code = code
+
+
+class BrokerError(MessagingError):
+    """A Kafka client call failed (bad configuration, unreachable cluster, fatal error)."""
+
+    def __init__(self, detail: str, *, operation: str, code: str | None = None) -> None:
+        super().__init__(f"{operation} failed: {detail}", operation=operation, code=code)
+        self.operation = operation
+        self.code = code
+
+
+class TopicUnavailable(MessagingError):
+    """A topic does not exist and could not be created."""
+
+    def __init__(self, topic: str, detail: str) -> None:
+        super().__init__(f"topic {topic} is not available: {detail}", topic=topic)
+        self.topic = topic
+
+
+class InvalidSubscription(MessagingError):
+    """A subscriber declaration the runtime cannot honour (say, an event type handled twice)."""
+
+    def __init__(self, detail: str, *, group: str) -> None:
+        super().__init__(detail, group=group)
+        self.group = group
+
+
+class BusStateError(MessagingError):
+    """The bus was used in a state that does not allow it (publishing before it started)."""
+
+    def __init__(self, detail: str, *, service: str) -> None:
+        super().__init__(detail, service=service)
+        self.service = service
+
+
+class DeadLetterNotFound(MessagingError):
+    """No dead letter is stored at the given position of a dead-letter topic."""
+
+    def __init__(self, topic: str, partition: int, offset: int) -> None:
+        super().__init__(
+            f"no dead letter at offset {offset} of {topic} partition {partition}",
+            topic=topic,
+            partition=partition,
+            offset=offset,
+        )
+        self.topic = topic
+        self.partition = partition
+        self.offset = offset
