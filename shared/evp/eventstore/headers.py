@@ -1,13 +1,22 @@
-"""Kafka headers the outbox relay sets on each event, named in one place.
+"""The Kafka headers the outbox relay sets: exactly those of a directly published event.
 
-Consumers route and deduplicate on these without decoding the body. The names and the
-content type match :mod:`evp.messaging.headers` (not imported: the event store does not
-depend on the Kafka runtime), so relayed events look like any other published event.
+The names, the id format and the trace context come from :mod:`evp.messaging.headers`, so
+a consumer cannot tell a relayed event from one published by ``EventBus.publish``.
 """
 
 from __future__ import annotations
 
 from evp.eventstore.recorder import StoredEvent
+from evp.messaging.headers import (
+    CAUSATION_ID,
+    CONTENT_TYPE,
+    CORRELATION_ID,
+    EVENT_ID,
+    EVENT_TYPE,
+    TRACEPARENT,
+    WIRE_CONTENT_TYPE,
+    traceparent,
+)
 
 __all__ = [
     "AVRO_CONTENT_TYPE",
@@ -20,29 +29,17 @@ __all__ = [
     "event_headers",
 ]
 
-EVENT_TYPE = "event-type"
-EVENT_ID = "event-id"
-CORRELATION_ID = "correlation-id"
-CAUSATION_ID = "causation-id"
-CONTENT_TYPE = "content-type"
-TRACEPARENT = "traceparent"
-
-AVRO_CONTENT_TYPE = b"application/avro; framing=confluent"
-"""Avro binary behind the Confluent wire-format header (magic byte, schema id)."""
+AVRO_CONTENT_TYPE = WIRE_CONTENT_TYPE
 
 
-def event_headers(
-    stored: StoredEvent, *, traceparent: bytes | None = None
-) -> list[tuple[str, bytes]]:
-    """The headers of ``stored``; the causation id and trace context only when present."""
-    headers = [
+def event_headers(stored: StoredEvent) -> list[tuple[str, bytes]]:
+    """The headers of ``stored``, as :func:`evp.messaging.headers.event_headers` builds them."""
+    causation = stored.causation_id
+    return [
         (EVENT_TYPE, stored.event_type.encode()),
-        (EVENT_ID, str(stored.event_id).encode()),
-        (CORRELATION_ID, str(stored.correlation_id).encode()),
-        (CONTENT_TYPE, AVRO_CONTENT_TYPE),
+        (EVENT_ID, stored.event_id.hex.encode()),
+        (CORRELATION_ID, stored.correlation_id.hex.encode()),
+        (CAUSATION_ID, b"" if causation is None else causation.hex.encode()),
+        (CONTENT_TYPE, WIRE_CONTENT_TYPE),
+        (TRACEPARENT, traceparent(stored.correlation_id, stored.event_id).encode()),
     ]
-    if stored.causation_id is not None:
-        headers.append((CAUSATION_ID, str(stored.causation_id).encode()))
-    if traceparent is not None:
-        headers.append((TRACEPARENT, traceparent))
-    return headers
