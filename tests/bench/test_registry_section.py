@@ -74,6 +74,14 @@ def test_the_load_generator_counts_failed_requests_apart(schema_registry: str) -
     assert result.first_failure.startswith("GET /schemas/ids/999: HTTP 404")
 
 
+def test_a_plan_sent_once_times_each_request_in_plan_order(schema_registry: str) -> None:
+    """Sending each request once reports every request's latency, in the plan's order."""
+    plan = Plan(schema_registry, (Request("GET", "/"),) * 5, connections=2)
+    result = generate_load(plan)
+    assert (result.completed, len(result.each_ms)) == (5, 5)
+    assert all(ms > 0 for ms in result.each_ms)
+
+
 def test_a_plan_survives_its_trip_through_json() -> None:
     """The plan the load generator reads on stdin is the plan that was written."""
     plan = Plan("http://h:1", (Request("POST", "/p", "{}"),), duration_s=1.5, warmup_s=0.5)

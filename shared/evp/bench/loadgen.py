@@ -78,7 +78,11 @@ class Plan:
 
 @dataclasses.dataclass(frozen=True, slots=True)
 class LoadResult:
-    """Completed requests, their rate and latency percentiles, and any failure."""
+    """Completed requests, their rate and latency percentiles, and any failure.
+
+    A plan sending each request once also gets every request's latency, in plan order
+    (``each_ms``), so that requests of different kinds can be interleaved in one plan.
+    """
 
     completed: int
     failed: int
@@ -86,6 +90,7 @@ class LoadResult:
     p50_ms: float
     p99_ms: float
     first_failure: str | None = None
+    each_ms: tuple[float, ...] = ()
 
     @property
     def rate(self) -> float:
@@ -105,7 +110,8 @@ def generate_load(plan: Plan, *, timeout_s: float = 600.0) -> LoadResult:
     )
     if process.returncode != 0:
         raise BenchError(f"the load generator failed: {process.stderr.strip()[-2000:]}")
-    return LoadResult(**json.loads(process.stdout))
+    data = json.loads(process.stdout)
+    return LoadResult(**{**data, "each_ms": tuple(data["each_ms"])})
 
 
 def main() -> int:
@@ -129,6 +135,7 @@ class _Tally:
 
     def __init__(self) -> None:
         self.latencies: list[int] = []
+        self.by_request: dict[int, int] = {}
         self.failed = 0
         self.first_failure: str | None = None
 
@@ -200,6 +207,7 @@ async def _run(plan: Plan) -> LoadResult:
         p50_ms=_percentile(latencies, 0.50) / 1e6,
         p99_ms=_percentile(latencies, 0.99) / 1e6,
         first_failure=tally.first_failure,
+        each_ms=tuple(tally.by_request[i] / 1e6 for i in sorted(tally.by_request)),
     )
 
 
@@ -217,8 +225,10 @@ class _Sender:
         for index in pending:
             started = time.perf_counter_ns()
             status, body = await connection.send(self.wires[index])
+            latency = time.perf_counter_ns() - started
+            self.tally.by_request[index] = latency
             if 200 <= status < 300:
-                self.tally.latencies.append(time.perf_counter_ns() - started)
+                self.tally.latencies.append(latency)
             else:
                 self.tally.fail(self.plan.requests[index], f"HTTP {status} {body[:300]!r}")
 

@@ -58,6 +58,8 @@ ROUTES = [
     Route("/schemas/ids/{id}/subjects", get_schema_subjects, methods=["GET"]),
     Route("/schemas/ids/{id}/versions", get_schema_versions, methods=["GET"]),
     Route("/subjects", list_subjects, methods=["GET"]),
+    Route(f"/subjects/{_SUBJECT}", lookup, methods=["POST"]),
+    Route(f"/subjects/{_SUBJECT}", delete_subject, methods=["DELETE"]),
     Route(f"/subjects/{_SUBJECT}/versions", list_versions, methods=["GET"]),
     Route(f"/subjects/{_SUBJECT}/versions", register, methods=["POST"]),
     Route(f"/subjects/{_SUBJECT}/versions/{{version}}", get_version, methods=["GET"]),
@@ -68,8 +70,6 @@ ROUTES = [
         get_referenced_by,
         methods=["GET"],
     ),
-    Route(f"/subjects/{_SUBJECT}", lookup, methods=["POST"]),
-    Route(f"/subjects/{_SUBJECT}", delete_subject, methods=["DELETE"]),
     Route(
         f"/compatibility/subjects/{_SUBJECT}/versions/{{version}}",
         check_compatibility,
