@@ -20,6 +20,7 @@ _COMMAND_MODULES = (
     "evp.cli.codegen",
     "evp.cli.registry",
     "evp.cli.replay",
+    "evp.cli.relay",
     "evp.cli.broker",
     "evp.cli.dlq",
 )
