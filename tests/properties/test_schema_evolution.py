@@ -290,11 +290,6 @@ def test_bytes_default_fills_in_as_bytes() -> None:
     assert _read(old, new, _write(old, {})) == {"a": b"\xff"}
 
 
-@pytest.mark.xfail(
-    raises=AssertionError,
-    strict=True,
-    reason="avro's checker matches type aliases as written, not resolved against the namespace",
-)
 def test_relative_type_alias_matches_the_writer_in_its_namespace() -> None:
     """A type alias without a namespace names a type in the alias owner's namespace, as in Java."""
     old = _record(

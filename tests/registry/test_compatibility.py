@@ -93,6 +93,21 @@ def test_alias_allows_a_rename() -> None:
     assert check(renamed, [USER_V1], "BACKWARD").is_compatible
 
 
+def test_relative_alias_allows_a_rename_within_the_namespace() -> None:
+    """An alias without a dot names the old type in the reader's namespace, as in Java."""
+    old = record(field("id", "long"), namespace="shop")
+    renamed = record(field("id", "long"), name="Person", namespace="shop", aliases=["User"])
+    assert check(renamed, [old], "BACKWARD").is_compatible
+
+
+def test_relative_alias_does_not_reach_another_namespace() -> None:
+    """A relative alias resolves in the reader's namespace, so a writer elsewhere mismatches."""
+    old = record(field("id", "long"), namespace="legacy")
+    renamed = record(field("id", "long"), name="Person", namespace="shop", aliases=["User"])
+    (problem,) = check(renamed, [old], "BACKWARD").problems
+    assert (problem.type, problem.path) == (IncompatibilityType.NAME_MISMATCH, "/name")
+
+
 def test_resized_fixed_is_a_size_mismatch() -> None:
     """Changing a fixed's size is FIXED_SIZE_MISMATCH at its size."""
     old = record(field("f", {"type": "fixed", "name": "F", "size": 4}))

@@ -205,6 +205,7 @@ class _Walker:
                 self._fields(reader, writer, path)
 
     def _names(self, reader: Any, writer: Any, path: list[str]) -> None:
+        # Parsing qualified relative aliases (see evp.registry.schema), as Avro's checker needs.
         aliases = reader.props.get("aliases") or []
         if reader.name != writer.name and writer.fullname not in aliases:
             info = f"expected: {writer.fullname}"

@@ -70,6 +70,7 @@ def parse_schema(
             _make(_load_json(dependency), names)
         parsed = _make(data, names)
         _check_defaults(parsed, set())
+        _qualify_aliases(parsed, set())
         canonical = canonical_form(data, normalize=normalize)
         # Lone surrogates survive json.loads but cannot be stored as UTF-8.
         canonical.encode()
@@ -124,6 +125,34 @@ def _check_defaults(schema: avro.schema.Schema, seen: set[str]) -> None:
     elif isinstance(schema, avro.schema.UnionSchema):
         for branch in schema.schemas:
             _check_defaults(branch, seen)
+
+
+def _qualify_aliases(schema: avro.schema.Schema, seen: set[str]) -> None:
+    # Avro's checker compares a writer's full name with the reader's aliases as written,
+    # but an alias without a dot names a type in the reader's namespace (Java resolves it
+    # so, and Confluent accepts such renames); qualifying them here makes the verdicts agree.
+    if isinstance(schema, avro.schema.NamedSchema):
+        if schema.fullname in seen:
+            return
+        seen.add(schema.fullname)
+        aliases = schema.props.get("aliases")
+        if isinstance(aliases, list) and schema.namespace:
+            schema.props["aliases"] = [
+                alias
+                if not isinstance(alias, str) or "." in alias
+                else f"{schema.namespace}.{alias}"
+                for alias in aliases
+            ]
+    if isinstance(schema, avro.schema.RecordSchema):
+        for item in schema.fields:
+            _qualify_aliases(item.type, seen)
+    elif isinstance(schema, avro.schema.ArraySchema):
+        _qualify_aliases(schema.items, seen)
+    elif isinstance(schema, avro.schema.MapSchema):
+        _qualify_aliases(schema.values, seen)
+    elif isinstance(schema, avro.schema.UnionSchema):
+        for branch in schema.schemas:
+            _qualify_aliases(branch, seen)
 
 
 def _is_valid_default(schema: avro.schema.Schema, value: object) -> bool:
