@@ -127,11 +127,49 @@ class MessageProcessor:
         except DecodeError as error:
             await self._dead_letter(message, Reason.UNDECODABLE, error, 0)
             return
-        await self._handle(message, event, route, schema_id)
+        # The first attempt runs here rather than in _retry: one coroutine fewer per message.
+        token = enter_handling(event)
+        try:
+            await route.handler(
+                event, MessageContext(message, group=self._group, schema_id=schema_id, attempt=1)
+            )
+            return
+        except Exception as error:
+            failure = error
+        finally:
+            exit_handling(token)
+        await self._retry(message, event, route, schema_id, failure)
 
-    async def _handle(self, message: Message, event: Event, route: Route, schema_id: int) -> None:
+    async def _retry(
+        self, message: Message, event: Event, route: Route, schema_id: int, failure: Exception
+    ) -> None:
+        """After attempt 1 failed with ``failure``: retry with backoff, then dead-letter."""
         attempt = 1
         while True:
+            if attempt > route.retries:
+                _log.error(
+                    "%s failed %d time(s) on %s at %s[%d]@%d; dead-lettering it",
+                    route.name,
+                    attempt,
+                    event.FULL_NAME,
+                    *position(message),
+                    exc_info=failure,
+                )
+                await self._dead_letter(message, Reason.HANDLER_FAILED, failure, attempt)
+                return
+            _log.warning(
+                "%s failed on %s (attempt %d of %d): %s",
+                route.name,
+                event.FULL_NAME,
+                attempt,
+                route.retries + 1,
+                failure,
+            )
+            if self._stopping():
+                # Neither handled nor dead-lettered: left uncommitted, for redelivery.
+                raise Abandoned(f"stopping before retry {attempt} of {route.name}")
+            await asyncio.sleep(self._backoff.delay(attempt))
+            attempt += 1
             token = enter_handling(event)
             try:
                 await route.handler(
@@ -142,32 +180,9 @@ class MessageProcessor:
                 )
                 return
             except Exception as error:
-                if attempt > route.retries:
-                    _log.error(
-                        "%s failed %d time(s) on %s at %s[%d]@%d; dead-lettering it",
-                        route.name,
-                        attempt,
-                        event.FULL_NAME,
-                        *position(message),
-                        exc_info=error,
-                    )
-                    await self._dead_letter(message, Reason.HANDLER_FAILED, error, attempt)
-                    return
-                _log.warning(
-                    "%s failed on %s (attempt %d of %d): %s",
-                    route.name,
-                    event.FULL_NAME,
-                    attempt,
-                    route.retries + 1,
-                    error,
-                )
+                failure = error
             finally:
                 exit_handling(token)
-            if self._stopping():
-                # Neither handled nor dead-lettered: left uncommitted, for redelivery.
-                raise Abandoned(f"stopping before retry {attempt} of {route.name}")
-            await asyncio.sleep(self._backoff.delay(attempt))
-            attempt += 1
 
     async def _plan(self, schema_id: int) -> _Plan:
         attempt = 1
