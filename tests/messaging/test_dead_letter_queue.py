@@ -107,7 +107,7 @@ async def test_show_decodes_the_body_of_a_frame(
     out = capsys.readouterr().out
     assert "reason:    handler-failed" in out
     assert "LookupError: no such customer" in out
-    assert f"event-id: {order.envelope.event_id.hex}" in out
+    assert f"event-id: {order.envelope.event_id}" in out
     assert '"sku": "SKU-RED-MUG"' in out
 
 

@@ -22,6 +22,24 @@ def test_event_headers_name_type_id_links_and_content_type() -> None:
     assert found[h.CONTENT_TYPE] == h.WIRE_CONTENT_TYPE
 
 
+def test_header_ids_read_as_in_the_payload() -> None:
+    """Ids are the UUIDs' canonical text, as the envelope in the payload spells them."""
+    order = order_placed()
+    request = payment_requested(order, caused_by=order)
+    found = dict(h.event_headers(request))
+    assert found[h.EVENT_ID] == str(request.envelope.event_id).encode()
+    assert found[h.CORRELATION_ID] == str(order.envelope.correlation_id).encode()
+    assert found[h.CAUSATION_ID] == str(order.envelope.event_id).encode()
+
+
+def test_headers_of_values_match_event_headers() -> None:
+    """Headers built from an event's encoded values equal those built from the event."""
+    order = order_placed()
+    for event in (order, payment_requested(order, caused_by=order)):
+        values = event.to_avro()["envelope"]
+        assert h.headers_of_values(event.FULL_NAME, values) == h.event_headers(event)
+
+
 def test_causation_header_is_empty_for_an_event_that_starts_a_flow() -> None:
     """An event caused by no other event has an empty causation header."""
     assert dict(h.event_headers(order_placed()))[h.CAUSATION_ID] == b""

@@ -22,7 +22,7 @@ from evp.settings import SchemaMode
 from evp.testing.strategies import events
 
 from .probes import EventRecorder, topic_messages
-from .samples import order_cancelled, order_placed, schema_version
+from .samples import order_cancelled, order_placed, payment_requested, schema_version
 
 EVENT_CLASSES = [EVENT_TYPES[name] for name in sorted(EVENT_TYPES)]
 
@@ -69,6 +69,20 @@ async def test_every_message_carries_the_event_headers(
     (message,) = topic_messages(kafka_bootstrap_servers, published.delivery.topic)
     assert message.key() == str(order.order_id).encode()
     assert dict(h.headers_of(message)) == dict(h.event_headers(order))
+
+
+async def test_a_batch_carries_the_same_keys_and_headers_as_single_publishes(
+    messaging_settings: MessagingSettings, kafka_bootstrap_servers: str
+) -> None:
+    """publish_batch frames keys and headers as publish does, causation included."""
+    order = order_placed()
+    batch: list[Event] = [order, payment_requested(order, caused_by=order)]
+    async with EventBus(messaging_settings, service="orders") as bus:
+        published = await bus.publish_batch(batch)
+    messages = topic_messages(kafka_bootstrap_servers, published[0].delivery.topic)
+    assert [(m.key(), dict(h.headers_of(m))) for m in messages] == [
+        (event.key().encode(), dict(h.event_headers(event))) for event in batch
+    ]
 
 
 async def test_events_of_one_aggregate_keep_their_order(

@@ -343,4 +343,4 @@ async def test_correlation_and_causation_follow_a_chain_of_two_handlers(
     assert request.envelope.causation_id == order.envelope.event_id
     assert payment.envelope.causation_id == request.envelope.event_id
     (payment_context,) = [c for e, c in outcome.calls if e is payment]
-    assert payment_context.header("correlation-id") == flow.hex.encode()
+    assert payment_context.header("correlation-id") == str(flow).encode()

@@ -81,6 +81,23 @@ class AvroCodec:
             raise EncodeError(f"cannot encode: {error}", record=event.FULL_NAME) from error
         return buffer.getvalue()
 
+    def encode_values(self, event: Event) -> tuple[bytes, dict[str, Any]]:
+        """:meth:`encode`, also answering the plain values written (``event.to_avro()``).
+
+        The publisher takes the message key and the header ids from them rather than
+        converting the same UUIDs to text a second time.
+        """
+        writer = self._writers.get(type(event))
+        header, schema = writer if writer is not None else self._writer_for(type(event))
+        values = event.to_avro()
+        buffer = io.BytesIO()
+        buffer.write(header)
+        try:
+            fastavro.schemaless_writer(buffer, schema, values)
+        except _ENCODE_ERRORS as error:
+            raise EncodeError(f"cannot encode: {error}", record=event.FULL_NAME) from error
+        return buffer.getvalue(), values
+
     def _writer_for(self, event_type: type[Event]) -> tuple[bytes, ParsedSchema]:
         schema_id = self._schemas.id_for(event_type.SUBJECT, event_type.AVRO_SCHEMA)
         writer = (frame_header(schema_id), parse_plain(event_type.AVRO_SCHEMA))

@@ -15,7 +15,7 @@ from evp.messaging.headers import (
     EVENT_TYPE,
     TRACEPARENT,
     WIRE_CONTENT_TYPE,
-    traceparent,
+    headers_of_values,
 )
 
 __all__ = [
@@ -35,11 +35,11 @@ AVRO_CONTENT_TYPE = WIRE_CONTENT_TYPE
 def event_headers(stored: StoredEvent) -> list[tuple[str, bytes]]:
     """The headers of ``stored``, as :func:`evp.messaging.headers.event_headers` builds them."""
     causation = stored.causation_id
-    return [
-        (EVENT_TYPE, stored.event_type.encode()),
-        (EVENT_ID, stored.event_id.hex.encode()),
-        (CORRELATION_ID, stored.correlation_id.hex.encode()),
-        (CAUSATION_ID, b"" if causation is None else causation.hex.encode()),
-        (CONTENT_TYPE, WIRE_CONTENT_TYPE),
-        (TRACEPARENT, traceparent(stored.correlation_id, stored.event_id).encode()),
-    ]
+    return headers_of_values(
+        stored.event_type,
+        {
+            "event_id": str(stored.event_id),
+            "correlation_id": str(stored.correlation_id),
+            "causation_id": None if causation is None else str(causation),
+        },
+    )

@@ -8,7 +8,8 @@ tell what a message is without decoding it. Dead letters add the ``dlq-*`` heade
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
+from typing import Any
 
 from confluent_kafka import Message
 
@@ -38,6 +39,7 @@ __all__ = [
     "event_headers",
     "header",
     "headers_of",
+    "headers_of_values",
     "traceparent",
 ]
 
@@ -46,7 +48,7 @@ Headers = list[tuple[str, bytes]]
 EVENT_TYPE = "event-type"
 """The full name of the event's record, e.g. ``shop.orders.OrderPlaced``."""
 EVENT_ID = "event-id"
-"""The event id's 32 hex digits (as in ``traceparent``); ``uuid.UUID`` reads them."""
+"""The event id as text, e.g. ``0b5c7e1a-...``; the correlation and causation ids alike."""
 CORRELATION_ID = "correlation-id"
 CAUSATION_ID = "causation-id"
 """Empty when the event was caused by a request rather than by another event."""
@@ -97,26 +99,44 @@ _type_headers: dict[str, tuple[str, bytes]] = {}
 
 
 def event_headers(event: Event) -> Headers:
-    """The headers every published ``event`` carries; ids as their 32 hex digits."""
-    # Publishing is hot, and a UUID's dashed text costs four times its hex: the ids go as
-    # hex (``uuid.UUID(value)`` reads either form), reused for the traceparent, and the
-    # constant pairs are shared.
+    """The headers every published ``event`` carries; ids in the canonical dashed form."""
     envelope = event.envelope
-    event_id = envelope.event_id.hex
-    correlation_id = envelope.correlation_id.hex
     causation = envelope.causation_id
-    type_header = _type_headers.get(event.FULL_NAME)
+    return headers_of_values(
+        event.FULL_NAME,
+        {
+            "event_id": str(envelope.event_id),
+            "correlation_id": str(envelope.correlation_id),
+            "causation_id": None if causation is None else str(causation),
+        },
+    )
+
+
+def headers_of_values(full_name: str, envelope: Mapping[str, Any]) -> Headers:
+    """The headers of an event of type ``full_name`` from its envelope's plain values.
+
+    ``envelope`` holds the ids as ``Envelope.to_avro()`` writes them (the UUIDs' text):
+    the publisher takes them from the values it just encoded rather than converting the
+    same UUIDs to text again, and the header ids read exactly as in the payload.
+    """
+    type_header = _type_headers.get(full_name)
     if type_header is None:
-        type_header = _type_headers.setdefault(
-            event.FULL_NAME, (EVENT_TYPE, event.FULL_NAME.encode())
-        )
+        type_header = _type_headers.setdefault(full_name, (EVENT_TYPE, full_name.encode()))
+    event_id: str = envelope["event_id"]
+    correlation_id: str = envelope["correlation_id"]
+    causation: str | None = envelope["causation_id"]
+    # The traceparent's trace id is the correlation id's 32 hex digits, its parent span id
+    # the first 16 of the event id's (its text without the dashes that follow digits 8 and 12).
+    trace = (
+        f"00-{correlation_id.replace('-', '')}-{event_id[:8]}{event_id[9:13]}{event_id[14:18]}-01"
+    )
     return [
         type_header,
         (EVENT_ID, event_id.encode()),
         (CORRELATION_ID, correlation_id.encode()),
-        _NO_CAUSATION_HEADER if causation is None else (CAUSATION_ID, causation.hex.encode()),
+        _NO_CAUSATION_HEADER if causation is None else (CAUSATION_ID, causation.encode()),
         _CONTENT_TYPE_HEADER,
-        (TRACEPARENT, f"00-{correlation_id}-{event_id[:16]}-01".encode()),
+        (TRACEPARENT, trace.encode()),
     ]
 
 

@@ -10,14 +10,15 @@ runs before anything is handed to Kafka, so a refusal never leaves bytes behind.
 from __future__ import annotations
 
 import asyncio
+import uuid
 from collections.abc import Iterable, Sequence
-from typing import Generic, NamedTuple, Protocol, TypeVar, overload
+from typing import Any, Generic, NamedTuple, Protocol, TypeVar, overload
 
 from evp.avro import AvroCodec, SchemaLookup
 from evp.avro.record import Event
 from evp.avro.wire import read_header
 from evp.messaging.context import handled_event, linked_to_handled
-from evp.messaging.headers import event_headers
+from evp.messaging.headers import headers_of_values
 from evp.messaging.producer import AsyncProducer, Deliveries, Delivery, Outgoing
 from evp.messaging.topics import TopicAdmin, TopicNames
 
@@ -129,15 +130,9 @@ class Publisher:
         """
         linked = [linked_to_handled(e) for e in events] if handled_event() else list(events)
         await self.prepare(type(event) for event in linked)
-        # Step by step over the batch, not event by event: each loop keeps its code hot.
-        encode = self._codec.encode
-        frames = [encode(event) for event in linked]
-        headers = [event_headers(event) for event in linked]
-        topics = self._ready
-        messages = [
-            Outgoing(topics[type(event)], event.key().encode(), frame, pairs)
-            for event, frame, pairs in zip(linked, frames, headers, strict=True)
-        ]
+        # Each event framed in one step, so its plain values are freed while still cached.
+        encode = self._encode
+        messages = [encode(event) for event in linked]
         return PublishedBatch(linked, await self._producer.send(messages))
 
     async def publish_raw(
@@ -168,11 +163,12 @@ class Publisher:
         return self._encode(event)
 
     def _encode(self, event: Event) -> Outgoing:
+        frame, values = self._codec.encode_values(event)
         return Outgoing(
             self._ready[type(event)],
-            event.key().encode(),
-            self._codec.encode(event),
-            event_headers(event),
+            _key(event, values),
+            frame,
+            headers_of_values(event.FULL_NAME, values["envelope"]),
         )
 
     def _prepare(self, event_types: list[type[Event]]) -> None:
@@ -193,3 +189,13 @@ class Publisher:
         if wanted:
             self._admin.ensure(wanted)
             self._ensured.update(wanted)
+
+
+def _key(event: Event, values: dict[str, Any]) -> bytes:
+    name = event.KEY_FIELD
+    # For a UUID or a string, key() is the text the values hold already; other types
+    # (an enum's text in the values is not its str()) ask key().
+    if isinstance(getattr(event, name, None), uuid.UUID | str):
+        text: str = values[name]
+        return text.encode()
+    return event.key().encode()
