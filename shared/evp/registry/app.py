@@ -49,12 +49,16 @@ def create_app(
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[dict[str, Any]]:
         if store is not None:
-            yield {"registry": Registry(store)}
+            registry = Registry(store)
+            async with store.watch_purges(registry.forget):
+                yield {"registry": registry}
             return
         assert database_url is not None
         opened = await PostgresRegistryStore.connect(database_url)
         try:
-            yield {"registry": Registry(opened)}
+            registry = Registry(opened)
+            async with opened.watch_purges(registry.forget):
+                yield {"registry": registry}
         finally:
             await opened.close()
 

@@ -50,5 +50,9 @@ class SchemaCache(Generic[K, V]):
         for key in keys:
             self._entries.pop(key, None)
 
+    def clear(self) -> None:
+        """Forget everything."""
+        self._entries.clear()
+
     def __len__(self) -> int:
         return len(self._entries)

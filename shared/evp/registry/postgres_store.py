@@ -9,9 +9,10 @@ subject, and writers of one schema by a lock on its fingerprint, taken in that o
 Round trips are most of a lookup's cost, so reads run without BEGIN and COMMIT (see
 :mod:`evp.registry.store`) straight on the pool; lookups by fingerprint that arrive
 together share one query (see :class:`_Finder`); and pooled connections are not reset on
-release: the registry never changes session state (its locks are transaction-scoped, it
-sets nothing and listens to nothing), so asyncpg's default reset query would be one more
-round trip per request for nothing.
+release: the registry never changes session state on them (its locks are
+transaction-scoped and it sets nothing; it listens for purge notices on a connection of
+its own, see :mod:`evp.registry.purge_watch`), so asyncpg's default reset query would be
+one more round trip per request for nothing.
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ import asyncpg
 from evp.postgres import load_migrations, migrate
 from evp.postgres.migrations import AnyConnection
 from evp.registry.errors import OperationNotPermittedError, StoreError
+from evp.registry.purge_watch import CHANNEL, Forget, PurgeWatch, payload_of
 from evp.registry.schema import Reference
 from evp.registry.store import (
     RegistryReads,
@@ -51,9 +53,10 @@ _DRIVER_ERRORS = (asyncpg.PostgresError, asyncpg.InterfaceError, OSError)
 class PostgresRegistryStore:
     """:class:`~evp.registry.store.RegistryStore` over a Postgres database."""
 
-    def __init__(self, pool: asyncpg.Pool) -> None:
+    def __init__(self, pool: asyncpg.Pool, url: str | None = None) -> None:
         self._pool = pool
         self._finder = _Finder(pool)
+        self._url = url
 
     @classmethod
     async def connect(cls, url: str, *, max_connections: int = 10) -> PostgresRegistryStore:
@@ -68,7 +71,7 @@ class PostgresRegistryStore:
                 )
         except _DRIVER_ERRORS as error:
             raise StoreError(f"cannot open the registry database: {error}") from error
-        return cls(pool)
+        return cls(pool, url)
 
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[RegistryTransaction]:
@@ -86,6 +89,21 @@ class PostgresRegistryStore:
             yield _Reads(self._pool, self._finder)
         except _DRIVER_ERRORS as error:
             raise StoreError(f"Error in the backend datastore: {error}") from error
+
+    @asynccontextmanager
+    async def watch_purges(self, forget: Forget) -> AsyncIterator[None]:
+        """Within the block, call ``forget`` with the schema ids any process purges."""
+        if self._url is None:
+            raise StoreError("purges can be watched only on a store opened with connect()")
+        watch = PurgeWatch(self._url, forget)
+        try:
+            await watch.start()
+        except _DRIVER_ERRORS as error:
+            raise StoreError(f"cannot listen for purges: {error}") from error
+        try:
+            yield
+        finally:
+            await watch.close()
 
     async def close(self) -> None:
         """Close every pooled connection."""
@@ -333,6 +351,11 @@ class _Transaction:
             AND NOT EXISTS (SELECT 1 FROM registry_subject_versions v WHERE v.schema_id = s.id)
             """,
             sorted({row["schema_id"] for row in rows}),
+        )
+        # Delivered at commit to every registry process sharing the database (itself too),
+        # each of which drops these ids from its caches.
+        await self._db.execute(
+            "SELECT pg_notify($1, $2)", CHANNEL, payload_of({row["schema_id"] for row in rows})
         )
 
     async def setting(self, kind: Setting, scope: str) -> str | None:

@@ -215,7 +215,7 @@ class Registry(Configuration):
                     await self._forget_subject_settings(tx, subject)
                 return version
             await tx.purge(subject, [version])
-        self._forget({found.schema_id})
+        self.forget({found.schema_id})
         return version
 
     async def delete_subject(self, subject: str, *, permanent: bool = False) -> list[int]:
@@ -240,7 +240,7 @@ class Registry(Configuration):
             doomed = [v.version for v in every]
             await self._refuse_if_referenced(tx, subject, doomed)
             await tx.purge(subject, doomed)
-        self._forget({v.schema_id for v in every})
+        self.forget({v.schema_id for v in every})
         return doomed
 
     # -- schemas by id -----------------------------------------------------------------
@@ -350,13 +350,19 @@ class Registry(Configuration):
             found.subject, found.version, stored.id, stored.text, stored.references
         )
 
-    def _forget(self, schema_ids: set[int]) -> None:
-        # Called once a purge has committed, which may have deleted these schemas (unless
-        # another subject still holds them). Other registry processes may go on serving
-        # a purged id from their caches, as Confluent's followers lag their leader.
+    def forget(self, schema_ids: frozenset[int] | set[int] | None) -> None:
+        """Drop ``schema_ids`` (``None``: every schema) from the caches: they may be purged.
+
+        Called here once a purge has committed, and for purges by other registry processes
+        sharing the database when their notices arrive (see :mod:`evp.registry.purge_watch`).
+        """
         self._purges += 1
-        self.cache.discard(schema_ids)
-        self.stored.discard(schema_ids)
+        if schema_ids is None:
+            self.cache.clear()
+            self.stored.clear()
+            return
+        self.cache.discard(set(schema_ids))
+        self.stored.discard(set(schema_ids))
 
     async def _refuse_if_referenced(
         self, tx: RegistryTransaction, subject: str, versions: list[int]

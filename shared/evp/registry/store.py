@@ -11,7 +11,7 @@ add two round trips (BEGIN, COMMIT) and no consistency. The Postgres adapter is 
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
 from enum import StrEnum
@@ -140,6 +140,13 @@ class RegistryStore(Protocol):
 
     def reads(self) -> AbstractAsyncContextManager[RegistryReads]:
         """Reads outside any transaction, for operations that change nothing."""
+
+    def watch_purges(
+        self, forget: Callable[[frozenset[int] | None], None]
+    ) -> AbstractAsyncContextManager[None]:
+        """Within the block, call ``forget`` with the schema ids that any process sharing
+        the storage purged, once the purge committed; ``None`` when any may have been (say,
+        notices were lost while the watch reconnected)."""
 
     async def close(self) -> None:
         """Release connections."""
