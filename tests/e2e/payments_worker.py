@@ -14,13 +14,13 @@ import argparse
 import asyncio
 import logging
 import sys
-import uuid
 
-from evp.events import OrderPlaced, PaymentMethod, PaymentProcessed
+from evp.events import OrderPlaced, PaymentProcessed
 from evp.eventstore.postgres import PostgresRecorder
 from evp.eventstore.store import EventStore
 from evp.messaging import EventBus, GroupProtocol, MessageContext
 from evp.testing.kafka import messaging_settings_for
+from tests.e2e.payments import take_payment
 
 
 async def _run(bootstrap: str, registry: str, prefix: str, database_url: str, hang: bool) -> None:
@@ -35,26 +35,8 @@ async def _run(bootstrap: str, registry: str, prefix: str, database_url: str, ha
     store = EventStore(recorder, bus.codec)
 
     @bus.subscriber(group="payments", events=(OrderPlaced,))
-    async def take_payment(event: OrderPlaced, context: MessageContext) -> None:
-        async with store.transaction() as transaction:
-            new = await transaction.mark_processed("payments", event.envelope.event_id)
-            if new:
-                payment = PaymentProcessed.new(
-                    payment_id=uuid.uuid4(),
-                    order_id=event.order_id,
-                    amount=event.total,
-                    currency=event.currency,
-                    method=PaymentMethod.CARD,
-                    provider_reference="psp-1",
-                    source="payments",
-                    caused_by=event,
-                )
-                await store.append(
-                    f"payment-{event.order_id}",
-                    [payment],
-                    expected_version=0,
-                    transaction=transaction,
-                )
+    async def pay(event: OrderPlaced, context: MessageContext) -> None:
+        new = await take_payment(store, event)
         print(f"{'handled' if new else 'duplicate'} {event.envelope.event_id}", flush=True)
         if hang:
             await asyncio.Event().wait()

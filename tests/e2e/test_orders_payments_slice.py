@@ -25,7 +25,6 @@ from evp.events import (
     OrderConfirmed,
     OrderLine,
     OrderPlaced,
-    PaymentMethod,
     PaymentProcessed,
 )
 from evp.eventstore.outbox import OutboxRelay
@@ -33,6 +32,8 @@ from evp.eventstore.postgres import PostgresRecorder, PostgresTransaction
 from evp.eventstore.store import EventStore
 from evp.messaging import EventBus, MessageContext, MessagingSettings
 from evp.messaging.dead_letter import DeadLettered
+
+from .payments import take_payment
 
 ORDERS = 3
 # How often each handler ran, duplicates included: redelivery is observable, not assumed.
@@ -97,24 +98,9 @@ async def _component(
 
 def _payments(bus: EventBus, store: Store, calls: Calls) -> None:
     @bus.subscriber(group="payments", events=(OrderPlaced,))
-    async def take_payment(event: OrderPlaced, context: MessageContext) -> None:
+    async def pay(event: OrderPlaced, context: MessageContext) -> None:
         calls["payments"] += 1
-        async with store.transaction() as transaction:
-            if not await transaction.mark_processed("payments", event.envelope.event_id):
-                return  # a redelivery: the payment was taken already
-            payment = PaymentProcessed.new(
-                payment_id=uuid.uuid4(),
-                order_id=event.order_id,
-                amount=event.total,
-                currency=event.currency,
-                method=PaymentMethod.CARD,
-                provider_reference="psp-1",
-                source="payments",
-                caused_by=event,
-            )
-            await store.append(
-                f"payment-{event.order_id}", [payment], expected_version=0, transaction=transaction
-            )
+        await take_payment(store, event)
 
 
 def _orders(bus: EventBus, store: Store, calls: Calls) -> None:

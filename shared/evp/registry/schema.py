@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 import warnings
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -69,8 +69,11 @@ def parse_schema(
         for dependency in dependencies:
             _make(_load_json(dependency), names)
         parsed = _make(data, names)
-        _check_defaults(parsed, set())
-        _qualify_aliases(parsed, set())
+        for node in _types(parsed, set()):
+            if isinstance(node, avro.schema.RecordSchema):
+                _check_defaults(node)
+            if isinstance(node, avro.schema.NamedSchema):
+                _qualify_aliases(node)
         canonical = canonical_form(data, normalize=normalize)
         # Lone surrogates survive json.loads but cannot be stored as UTF-8.
         canonical.encode()
@@ -106,53 +109,44 @@ def _make(data: object, names: avro.name.Names) -> avro.schema.Schema:
         raise InvalidSchemaError(str(error) or type(error).__name__) from error
 
 
-def _check_defaults(schema: avro.schema.Schema, seen: set[str]) -> None:
-    if isinstance(schema, avro.schema.RecordSchema):
-        if schema.fullname in seen:
-            return
-        seen.add(schema.fullname)
-        for item in schema.fields:
-            if item.has_default and not _is_valid_default(item.type, item.default):
-                raise InvalidSchemaError(
-                    f"Invalid default for field {item.name}: {json.dumps(item.default)} "
-                    f"not a {json.dumps(item.type.to_json())}"
-                )
-            _check_defaults(item.type, seen)
-    elif isinstance(schema, avro.schema.ArraySchema):
-        _check_defaults(schema.items, seen)
-    elif isinstance(schema, avro.schema.MapSchema):
-        _check_defaults(schema.values, seen)
-    elif isinstance(schema, avro.schema.UnionSchema):
-        for branch in schema.schemas:
-            _check_defaults(branch, seen)
-
-
-def _qualify_aliases(schema: avro.schema.Schema, seen: set[str]) -> None:
-    # Avro's checker compares a writer's full name with the reader's aliases as written,
-    # but an alias without a dot names a type in the reader's namespace (Java resolves it
-    # so, and Confluent accepts such renames); qualifying them here makes the verdicts agree.
+def _types(schema: avro.schema.Schema, seen: set[str]) -> Iterator[avro.schema.Schema]:
+    """Every type ``schema`` holds, itself included; each named type once."""
     if isinstance(schema, avro.schema.NamedSchema):
         if schema.fullname in seen:
             return
         seen.add(schema.fullname)
-        aliases = schema.props.get("aliases")
-        if isinstance(aliases, list) and schema.namespace:
-            schema.props["aliases"] = [
-                alias
-                if not isinstance(alias, str) or "." in alias
-                else f"{schema.namespace}.{alias}"
-                for alias in aliases
-            ]
+    yield schema
     if isinstance(schema, avro.schema.RecordSchema):
         for item in schema.fields:
-            _qualify_aliases(item.type, seen)
+            yield from _types(item.type, seen)
     elif isinstance(schema, avro.schema.ArraySchema):
-        _qualify_aliases(schema.items, seen)
+        yield from _types(schema.items, seen)
     elif isinstance(schema, avro.schema.MapSchema):
-        _qualify_aliases(schema.values, seen)
+        yield from _types(schema.values, seen)
     elif isinstance(schema, avro.schema.UnionSchema):
         for branch in schema.schemas:
-            _qualify_aliases(branch, seen)
+            yield from _types(branch, seen)
+
+
+def _check_defaults(schema: avro.schema.RecordSchema) -> None:
+    for item in schema.fields:
+        if item.has_default and not _is_valid_default(item.type, item.default):
+            raise InvalidSchemaError(
+                f"Invalid default for field {item.name}: {json.dumps(item.default)} "
+                f"not a {json.dumps(item.type.to_json())}"
+            )
+
+
+def _qualify_aliases(schema: avro.schema.NamedSchema) -> None:
+    # Avro's checker compares a writer's full name with the reader's aliases as written,
+    # but an alias without a dot names a type in the reader's namespace (Java resolves it
+    # so, and Confluent accepts such renames); qualifying them here makes the verdicts agree.
+    aliases = schema.props.get("aliases")
+    if isinstance(aliases, list) and schema.namespace:
+        schema.props["aliases"] = [
+            alias if not isinstance(alias, str) or "." in alias else f"{schema.namespace}.{alias}"
+            for alias in aliases
+        ]
 
 
 def _is_valid_default(schema: avro.schema.Schema, value: object) -> bool:
