@@ -11,7 +11,7 @@ from typing import Any
 import fastavro
 import pytest
 from fastavro.validation import validate
-from hypothesis import given
+from hypothesis import find, given
 from hypothesis import strategies as st
 
 from evp.testing.strategies import MAX_DATETIME, MIN_DATETIME, from_schema
@@ -101,6 +101,17 @@ def _decimal_schema(base: str, precision: int, scale: int, size: int = 0) -> dic
     return schema
 
 
+def _round_trip(schema: dict[str, Any], datum: Any) -> Any:
+    """``datum`` written by fastavro with ``schema`` and read back, union tags included."""
+    parsed = fastavro.parse_schema(schema)
+    buffer = io.BytesIO()
+    fastavro.schemaless_writer(buffer, parsed, datum)
+    buffer.seek(0)
+    return fastavro.schemaless_reader(
+        buffer, parsed, None, return_named_type=True, return_named_type_override=True
+    )
+
+
 def _depth(node: dict[str, Any] | None) -> int:
     if node is None:
         return 0
@@ -117,14 +128,7 @@ def test_every_datum_validates_against_its_schema(datum: Any) -> None:
 @given(from_schema(EVERYTHING))
 def test_every_datum_survives_a_fastavro_round_trip(datum: Any) -> None:
     """fastavro writes and reads back every datum unchanged, union tags included."""
-    schema = fastavro.parse_schema(EVERYTHING)
-    buffer = io.BytesIO()
-    fastavro.schemaless_writer(buffer, schema, datum)
-    buffer.seek(0)
-    read = fastavro.schemaless_reader(
-        buffer, schema, None, return_named_type=True, return_named_type_override=True
-    )
-    assert read == datum
+    assert _round_trip(EVERYTHING, datum) == datum
 
 
 @given(from_schema('{"type": "string", "logicalType": "uuid"}'))
@@ -235,3 +239,69 @@ def test_a_schema_with_no_finite_datum_is_rejected() -> None:
 def test_logical_branches_of_unions_yield_logical_values(value: Any) -> None:
     """A decimal branch of a union yields ``Decimal`` values, not raw bytes."""
     assert value is None or isinstance(value, decimal.Decimal)
+
+
+# Branches for unions mixing fixed, bytes and decimals. The decimals differ in scale, so a
+# value written with the other decimal branch comes back with the other scale.
+FOUR = {"type": "fixed", "name": "Four", "size": 4}
+MONEY = _decimal_schema("bytes", 6, 2)
+PRICE = _decimal_schema("fixed", 4, 3, 4)  # Named "Amount".
+
+
+def _mix(*branches: Any) -> dict[str, Any]:
+    """A record defining ``FOUR`` and ``PRICE``, then a union of ``branches`` that may name them."""
+    fields = [_field("four", FOUR), _field("price", PRICE), _field("value", list(branches))]
+    return {"type": "record", "name": "Mix", "fields": fields}
+
+
+def _mix_id(schema: dict[str, Any]) -> str:
+    return ",".join(b if isinstance(b, str) else "money" for b in schema["fields"][2]["type"])
+
+
+MIXES = [
+    _mix("null", "Four", MONEY),
+    _mix("null", MONEY, "Four"),
+    _mix("bytes", MONEY),
+    _mix(MONEY, "bytes"),
+    _mix("Four", MONEY, "bytes"),
+    _mix("Four", "Amount"),
+    _mix("Amount", "bytes"),
+    _mix("Amount", MONEY),
+    _mix(MONEY, "Amount"),
+    _mix("null", "Four", "Amount", MONEY),
+]
+
+
+@pytest.mark.parametrize("schema", MIXES, ids=_mix_id)
+@given(data=st.data())
+def test_unions_mixing_fixed_bytes_and_decimals_round_trip_exactly(
+    schema: dict[str, Any], data: st.DataObject
+) -> None:
+    """Datums of unions mixing fixed, bytes and decimals validate and come back as they were."""
+    datum = data.draw(from_schema(schema))
+    assert validate(datum, schema)
+    read = _round_trip(schema, datum)
+    assert read == datum
+    # A Decimal read back in another scale still compares equal; its repr shows the scale.
+    assert repr(read["value"]) == repr(datum["value"])
+
+
+def test_decimals_and_fixed_values_of_one_union_are_both_drawn() -> None:
+    """A fixed before a decimal on bytes still yields values of both branches."""
+    union = from_schema(["null", FOUR, MONEY])
+    assert isinstance(find(union, lambda value: isinstance(value, bytes)), bytes)
+    assert isinstance(
+        find(union, lambda value: isinstance(value, decimal.Decimal)), decimal.Decimal
+    )
+
+
+@given(from_schema(["null", MONEY, FOUR, "bytes"]))
+def test_bytes_behind_a_decimal_on_bytes_are_left_out(value: Any) -> None:
+    """No bytes follow a decimal on bytes: fastavro would write them with the decimal branch."""
+    assert not isinstance(value, bytes)
+
+
+@given(from_schema([PRICE, MONEY]))
+def test_decimals_behind_another_decimal_branch_are_left_out(value: decimal.Decimal) -> None:
+    """Decimals come from the first decimal branch only: fastavro writes every one with it."""
+    assert value.as_tuple().exponent == -3

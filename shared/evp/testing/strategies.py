@@ -9,7 +9,9 @@ Union values follow fastavro's conventions, so every datum survives a fastavro r
 unchanged: in a union with more than one named type, named values use the tuple notation
 ``(full name, value)`` that fastavro (and the codec) reads back; unnamed values fastavro
 would write with a named branch (a string that is an enum symbol, bytes of a fixed's size)
-are left out; and an int in a union with a floating branch is exact in 32 bits.
+are left out, as are untagged values an earlier decimal branch would take (any ``Decimal``,
+and any bytes if it is a decimal on bytes); and an int in a union with a floating branch is
+exact in 32 bits.
 """
 
 from __future__ import annotations
@@ -179,7 +181,19 @@ class _Builder:
         symbols = {symbol for b in named if b["type"] == "enum" for symbol in b["symbols"]}
         fixed_sizes = {b["size"] for b in named if b["type"] == "fixed"}
         options: list[SearchStrategy[Any]] = []
+        # fastavro writes an untagged value with the first branch that accepts it. A decimal
+        # branch accepts every Decimal (rescaling it, or raising when it does not fit) and,
+        # on bytes, all bytes too: a later branch's untagged values of those kinds would not
+        # come back from that branch, so they are left out.
+        takes_decimals = takes_bytes = False
         for branch, kind in zip(branches, kinds, strict=True):
+            decimal = _is_decimal(self._deref(branch))
+            untagged = not (tagged and kind in _NAMED_KINDS)
+            taken = takes_decimals if decimal else (takes_bytes and kind in ("bytes", "fixed"))
+            takes_decimals = takes_decimals or decimal
+            takes_bytes = takes_bytes or (decimal and kind == "bytes")
+            if untagged and taken:
+                continue
             if has_float and kind in ("int", "long") and not _logical_name(branch):
                 options.append(st.integers(-_FLOAT_EXACT_INT, _FLOAT_EXACT_INT))
                 continue
@@ -190,7 +204,7 @@ class _Builder:
                 strategy = strategy.map(functools.partial(_tag, self._deref(branch)["name"]))
             elif kind == "string" and symbols:
                 strategy = strategy.filter(_not_in(symbols))
-            elif kind == "bytes" and fixed_sizes:
+            elif kind == "bytes" and fixed_sizes and not decimal:
                 strategy = strategy.filter(_size_not_in(fixed_sizes))
             options.append(strategy)
         return st.one_of(options) if options else None
@@ -252,6 +266,13 @@ def _logical_name(schema: Any) -> str | None:
         return None
     logical = schema.get("logicalType")
     return f"{schema['type']}-{logical}" if isinstance(logical, str) else None
+
+
+def _is_decimal(schema: Any) -> bool:
+    """Whether ``schema`` yields ``Decimal`` values rather than those of its base type."""
+    return _logical_name(schema) in ("bytes-decimal", "fixed-decimal") and (
+        _decimals(schema) is not None
+    )
 
 
 def _logical(schema: dict[str, Any]) -> SearchStrategy[Any] | None:

@@ -5,8 +5,7 @@ maps, unions, primitives, a few logical types, and references to named types def
 earlier) and applies one to three :class:`MutationKind` edits to a copy of it. Both
 schemas are always valid Avro: after each edit, definitions a removal left dangling are
 moved to their first remaining use, and defaults the edit invalidated are drawn afresh.
-A few valid shapes are never drawn because fastavro or
-:func:`evp.testing.strategies.from_schema` mishandle them (see ``_drafter``).
+A few valid shapes are never drawn because fastavro mishandles them (see ``_drafter``).
 """
 
 from __future__ import annotations

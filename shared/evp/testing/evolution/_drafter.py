@@ -29,10 +29,6 @@ _KINDS = (
     *("array", "map", "enum", "enum", "fixed", "record", "record", "union", "union", "ref"),
 )
 _NESTED_KINDS = frozenset({"array", "map", "record", "union"})
-# Branch kinds (types, or logical types) that a union holding the key kind must not get:
-# evp.testing.strategies.from_schema applies its filter on fixed sizes to the Decimal
-# values of a decimal branch (len() of a Decimal) in a union holding a fixed type.
-_CLASHES = {"decimal": ("fixed",), "fixed": ("decimal",)}
 _LOGICAL = {
     "int": ({"type": "int", "logicalType": "date"},),
     "long": (
@@ -117,10 +113,10 @@ class Drafter:
         kind = self.draw(st.sampled_from(kinds))
         if kind == "ref":
             return self.draw(st.sampled_from(refs))
-        logical = [t for t in _LOGICAL.get(kind, ()) if t["logicalType"] not in taken]
+        logical = _LOGICAL.get(kind, ())
         if logical and self.draw(st.integers(0, 3)) == 0:
             return copy.deepcopy(self.draw(st.sampled_from(logical)))
-        if kind == "bytes" and "decimal" not in taken and self.draw(st.integers(0, 3)) == 0:
+        if kind == "bytes" and self.draw(st.integers(0, 3)) == 0:
             precision = self.draw(st.integers(1, 8))
             scale = self.draw(st.integers(0, precision))
             return {
@@ -166,15 +162,8 @@ class Drafter:
         return branches
 
     def taken(self, branches: list[Any]) -> frozenset[str]:
-        """What a new branch of a union of ``branches`` may not be: their keys, or a union.
-
-        Some mixes are ruled out too, for a tool's sake rather than Avro's (see ``_CLASHES``).
-        """
-        taken = {"union", *(union_key(branch) for branch in branches)}
-        for branch in map(self.resolve, branches):
-            kind = branch if isinstance(branch, str) else branch.get("logicalType", branch["type"])
-            taken.update(_CLASHES.get(kind, ()))
-        return frozenset(taken)
+        """What a new branch of a union of ``branches`` may not be: their keys, or a union."""
+        return frozenset({"union", *(union_key(branch) for branch in branches)})
 
     def defaults(self, schema: Any) -> SearchStrategy[Any] | None:
         """JSON defaults valid for ``schema`` and holding no bytes; ``None`` if there are none."""
