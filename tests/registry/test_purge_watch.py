@@ -109,3 +109,15 @@ def test_too_many_ids_for_a_notice_mean_forget_everything() -> None:
 def test_an_unreadable_notice_means_forget_everything() -> None:
     """A payload that is not a list of ids errs on the safe side."""
     assert purged_ids("not-ids") is None
+
+
+async def test_a_store_on_a_bare_pool_still_starts(evp_database: str) -> None:
+    """Without a URL to listen with, watching is skipped rather than refused."""
+    pool = await asyncpg.create_pool(evp_database, min_size=1, max_size=2)
+    heard: list[frozenset[int] | None] = []
+    try:
+        async with PostgresRegistryStore(pool).watch_purges(heard.append):
+            pass
+    finally:
+        await pool.close()
+    assert heard == []

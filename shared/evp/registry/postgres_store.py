@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from typing import Any
@@ -41,6 +42,8 @@ from evp.registry.store import (
 __all__ = ["MIGRATIONS_COMPONENT", "PostgresRegistryStore"]
 
 MIGRATIONS_COMPONENT = "registry"
+
+_log = logging.getLogger(__name__)
 
 # First keys of the two-key advisory locks, one per kind of thing locked.
 _SUBJECT_LOCK = 0x5253_0001
@@ -92,9 +95,15 @@ class PostgresRegistryStore:
 
     @asynccontextmanager
     async def watch_purges(self, forget: Forget) -> AsyncIterator[None]:
-        """Within the block, call ``forget`` with the schema ids any process purges."""
+        """Within the block, call ``forget`` with the schema ids any process purges.
+
+        A store built on a pool alone has no address to listen with: it hears of its own
+        purges only, which is all a single process needs.
+        """
         if self._url is None:
-            raise StoreError("purges can be watched only on a store opened with connect()")
+            _log.warning("registry: no database URL to listen for other processes' purges")
+            yield
+            return
         watch = PurgeWatch(self._url, forget)
         try:
             await watch.start()
