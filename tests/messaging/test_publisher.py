@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import json
 import uuid
+from decimal import Decimal
 from typing import Any
 
 import httpx
@@ -12,7 +14,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from evp.avro import SchemaNotRegistered, UnknownSchemaId, WireFormatError
+from evp.avro import EncodeError, SchemaNotRegistered, UnknownSchemaId, WireFormatError
 from evp.avro.record import Event
 from evp.avro.wire import frame_header
 from evp.events import EVENT_TYPES, OrderCancelled, OrderPlaced
@@ -107,6 +109,19 @@ async def test_strict_mode_refuses_an_unregistered_schema_and_sends_nothing(
         with pytest.raises(SchemaNotRegistered, match=r"orders-shop\.orders\.OrderPlaced"):
             await bus.publish(order_placed())
     assert topic_messages(kafka_bootstrap_servers, settings.topic_prefix + "orders") == []
+
+
+async def test_a_value_its_schema_cannot_hold_is_a_typed_error_and_sends_nothing(
+    messaging_settings: MessagingSettings, kafka_bootstrap_servers: str
+) -> None:
+    """A total with three decimal places in a batch raises EncodeError; no event is sent."""
+    good = order_placed()
+    bad = dataclasses.replace(order_placed(), total=Decimal("1.005"))
+    async with EventBus(messaging_settings, service="orders") as bus:
+        with pytest.raises(EncodeError, match="decimal place"):
+            await bus.publish_batch([good, bad])
+    topic = messaging_settings.topic_prefix + "orders"
+    assert topic_messages(kafka_bootstrap_servers, topic) == []
 
 
 async def test_strict_mode_refuses_a_declared_type_at_start_up(

@@ -71,15 +71,7 @@ class AvroCodec:
 
     def encode(self, event: Event) -> bytes:
         """``event`` as a wire-format frame written with its class's registered schema."""
-        writer = self._writers.get(type(event))
-        header, schema = writer if writer is not None else self._writer_for(type(event))
-        buffer = io.BytesIO()
-        buffer.write(header)
-        try:
-            fastavro.schemaless_writer(buffer, schema, event.to_avro())
-        except _ENCODE_ERRORS as error:
-            raise EncodeError(f"cannot encode: {error}", record=event.FULL_NAME) from error
-        return buffer.getvalue()
+        return self.encode_values(event)[0]
 
     def encode_values(self, event: Event) -> tuple[bytes, dict[str, Any]]:
         """:meth:`encode`, also answering the plain values written (``event.to_avro()``).
@@ -89,10 +81,11 @@ class AvroCodec:
         """
         writer = self._writers.get(type(event))
         header, schema = writer if writer is not None else self._writer_for(type(event))
-        values = event.to_avro()
         buffer = io.BytesIO()
         buffer.write(header)
         try:
+            # Logical values (a decimal with too many places) fail in to_avro(), so inside.
+            values = event.to_avro()
             fastavro.schemaless_writer(buffer, schema, values)
         except _ENCODE_ERRORS as error:
             raise EncodeError(f"cannot encode: {error}", record=event.FULL_NAME) from error
