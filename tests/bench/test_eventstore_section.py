@@ -6,13 +6,14 @@ import pytest
 
 from evp.bench import QUICK, Row, runner
 from evp.bench import eventstore as section
+from evp.bench.database import DATABASE_URL_VARIABLE
 
 
 @pytest.fixture(scope="module")
 def rows(evp_postgres: str) -> list[Row]:
     """The section's rows from one quick run on the test session's Postgres server."""
     with pytest.MonkeyPatch.context() as patch:
-        patch.setenv(section.DATABASE_URL_VARIABLE, evp_postgres)
+        patch.setenv(DATABASE_URL_VARIABLE, evp_postgres)
         return runner.run_section("eventstore", QUICK)
 
 

@@ -12,6 +12,7 @@ import pytest
 
 from evp.avro import AvroCodec, InMemorySchemaLookup
 from evp.eventstore import EventStore, MemoryRecorder, PostgresRecorder, TrackingRecorder
+from evp.testing.catalog import catalog_lookup
 from evp_codegen.catalog import load_catalog
 
 SCHEMAS = Path(__file__).resolve().parents[2] / "schemas"
@@ -28,10 +29,7 @@ def ticking_clock(
 @pytest.fixture(scope="session")
 def lookup() -> InMemorySchemaLookup:
     """Every version of every subject in schemas/, registered oldest first."""
-    registry = InMemorySchemaLookup()
-    for version in load_catalog(SCHEMAS).require_valid().iter_versions():
-        registry.register(version.subject, version.schema_text)
-    return registry
+    return catalog_lookup(load_catalog(SCHEMAS).require_valid())
 
 
 @pytest.fixture

@@ -5,16 +5,14 @@ from __future__ import annotations
 import pytest
 
 from evp.avro import AvroCodec, InMemorySchemaLookup
+from evp.testing.catalog import catalog_lookup
 from tests.properties.contract import CATALOG
 
 
 @pytest.fixture(scope="session")
 def registry() -> InMemorySchemaLookup:
     """Every version in schemas/, registered oldest first, as `evp schemas register` does."""
-    lookup = InMemorySchemaLookup()
-    for version in CATALOG.iter_versions():
-        lookup.register(version.subject, version.schema_text)
-    return lookup
+    return catalog_lookup(CATALOG)
 
 
 @pytest.fixture(scope="session")

@@ -13,8 +13,7 @@ the store's own overhead rather than the disk's), in the same process and event 
   information, one that confirms after 1 ms (a stand-in for broker acks), per stream and
   pipelined.
 
-``EVP_BENCH_DATABASE_URL`` points the section at another server (the role must be allowed
-to create databases); without it an embedded one is started, or the section is skipped.
+The server is ``EVP_BENCH_DATABASE_URL`` or an embedded one (see :mod:`evp.bench.database`).
 """
 
 from __future__ import annotations
@@ -22,34 +21,24 @@ from __future__ import annotations
 import asyncio
 import gc
 import math
-import os
-import tempfile
 import time
 import uuid
 from collections.abc import Awaitable, Callable
 from contextlib import ExitStack
-from pathlib import Path
 from typing import Any
 
 from evp.avro import AvroCodec, Event, InMemorySchemaLookup
+from evp.bench.database import admin_url as bench_database
 from evp.bench.errors import SectionSkipped
 from evp.bench.harness import QUICK, Budget, Row
 from evp.events import EVENT_TYPES, EmailChanged, UserRegistered
 from evp.eventstore import EventStore, OutboxRelay, PostgresRecorder
 from evp.eventstore.testing import RecordingPublisher
-from evp.postgres import (
-    EmbeddedPostgres,
-    EmbeddedPostgresError,
-    PostgresError,
-    create_database,
-    drop_database,
-    unique_name,
-)
+from evp.postgres import PostgresError, create_database, drop_database, unique_name
 
 __all__ = ["SECTION", "run"]
 
 SECTION = "eventstore"
-DATABASE_URL_VARIABLE = "EVP_BENCH_DATABASE_URL"
 OURS = "evp"
 PLAIN_INSERT = "plain INSERT"
 PLAIN_SELECT = "SELECT+decode"
@@ -91,14 +80,7 @@ Workload = Callable[[], Awaitable[object]]
 def run(budget: Budget) -> list[Row]:
     """Rates of the store's appends, loads and relay, each against its baseline."""
     with ExitStack() as stack:
-        admin_url = os.environ.get(DATABASE_URL_VARIABLE)
-        if not admin_url:
-            data_dir = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="evp-bench-")))
-            try:
-                server = EmbeddedPostgres(data_dir / "postgres", delete_on_stop=True, durable=False)
-                admin_url = stack.enter_context(server).url()
-            except EmbeddedPostgresError as error:
-                raise SectionSkipped(SECTION, str(error)) from error
+        admin_url = bench_database(stack, SECTION)
         return asyncio.run(_run(admin_url, budget))
 
 

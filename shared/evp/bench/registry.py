@@ -17,8 +17,7 @@ process, :mod:`evp.bench.loadgen`, so that client and server never share an inte
   per 10x versions against linear growth (10x). Earlier versions are registered under NONE and the
   level set afterwards, so that setting up a hundred versions costs no quadratic checking.
 
-``EVP_BENCH_DATABASE_URL`` points the section at another server (the role must be allowed
-to create databases); without it an embedded one is started, or the section is skipped.
+The server is ``EVP_BENCH_DATABASE_URL`` or an embedded one (see :mod:`evp.bench.database`).
 """
 
 from __future__ import annotations
@@ -35,27 +34,19 @@ import tempfile
 import time
 from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
-from pathlib import Path
 from typing import Any
 
 import httpx
 
+from evp.bench.database import admin_url as bench_database
 from evp.bench.errors import BenchError, SectionSkipped
 from evp.bench.harness import QUICK, Budget, Row
 from evp.bench.loadgen import LoadResult, Plan, Request, generate_load
-from evp.postgres import (
-    EmbeddedPostgres,
-    EmbeddedPostgresError,
-    PostgresError,
-    create_database,
-    drop_database,
-    unique_name,
-)
+from evp.postgres import PostgresError, create_database, drop_database, unique_name
 
 __all__ = ["SECTION", "run"]
 
 SECTION = "registry"
-DATABASE_URL_VARIABLE = "EVP_BENCH_DATABASE_URL"
 CONNECTIONS = 32
 LOOKUP_TARGET_RATE = 3_000.0
 P99_TARGET_MS = 20.0
@@ -72,14 +63,7 @@ _START_TIMEOUT_S = 60.0
 def run(budget: Budget) -> list[Row]:
     """Lookup and registration rates, latencies and the FULL_TRANSITIVE cost, on one worker."""
     with ExitStack() as stack:
-        admin_url = os.environ.get(DATABASE_URL_VARIABLE)
-        if not admin_url:
-            data_dir = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="evp-bench-")))
-            try:
-                server = EmbeddedPostgres(data_dir / "postgres", delete_on_stop=True, durable=False)
-                admin_url = stack.enter_context(server).url()
-            except EmbeddedPostgresError as error:
-                raise SectionSkipped(SECTION, str(error)) from error
+        admin_url = bench_database(stack, SECTION)
         name = unique_name("bench_registry")
         try:
             database_url = asyncio.run(create_database(admin_url, name))

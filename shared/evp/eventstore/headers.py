@@ -15,7 +15,7 @@ from evp.messaging.headers import (
     EVENT_TYPE,
     TRACEPARENT,
     WIRE_CONTENT_TYPE,
-    headers_of_values,
+    headers_of_ids,
 )
 
 __all__ = [
@@ -34,12 +34,6 @@ AVRO_CONTENT_TYPE = WIRE_CONTENT_TYPE
 
 def event_headers(stored: StoredEvent) -> list[tuple[str, bytes]]:
     """The headers of ``stored``, as :func:`evp.messaging.headers.event_headers` builds them."""
-    causation = stored.causation_id
-    return headers_of_values(
-        stored.event_type,
-        {
-            "event_id": str(stored.event_id),
-            "correlation_id": str(stored.correlation_id),
-            "causation_id": None if causation is None else str(causation),
-        },
+    return headers_of_ids(
+        stored.event_type, stored.event_id, stored.correlation_id, stored.causation_id
     )

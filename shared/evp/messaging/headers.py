@@ -39,6 +39,7 @@ __all__ = [
     "event_headers",
     "header",
     "headers_of",
+    "headers_of_ids",
     "headers_of_values",
     "traceparent",
 ]
@@ -101,13 +102,24 @@ _type_headers: dict[str, tuple[str, bytes]] = {}
 def event_headers(event: Event) -> Headers:
     """The headers every published ``event`` carries; ids in the canonical dashed form."""
     envelope = event.envelope
-    causation = envelope.causation_id
+    return headers_of_ids(
+        event.FULL_NAME, envelope.event_id, envelope.correlation_id, envelope.causation_id
+    )
+
+
+def headers_of_ids(
+    full_name: str,
+    event_id: uuid.UUID,
+    correlation_id: uuid.UUID,
+    causation_id: uuid.UUID | None,
+) -> Headers:
+    """The headers of an event of type ``full_name`` with these ids (a stored one, say)."""
     return headers_of_values(
-        event.FULL_NAME,
+        full_name,
         {
-            "event_id": str(envelope.event_id),
-            "correlation_id": str(envelope.correlation_id),
-            "causation_id": None if causation is None else str(causation),
+            "event_id": str(event_id),
+            "correlation_id": str(correlation_id),
+            "causation_id": None if causation_id is None else str(causation_id),
         },
     )
 

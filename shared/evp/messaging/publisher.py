@@ -139,12 +139,7 @@ class Publisher:
         self, topic: str, key: bytes | None, value: bytes, headers: Sequence[tuple[str, bytes]]
     ) -> Delivery:
         """Write an already-framed ``value`` to ``topic`` (see :class:`RawPublisher`)."""
-        schema_id = read_header(value)
-        if schema_id not in self._known_ids or topic not in self._ensured:
-            await asyncio.get_running_loop().run_in_executor(
-                None, self._check_raw, topic, schema_id
-            )
-        (delivery,) = await self._producer.send([Outgoing(topic, key, value, list(headers))])
+        (delivery,) = await self.publish_many_raw([Outgoing(topic, key, value, list(headers))])
         return delivery
 
     async def publish_many_raw(self, messages: Sequence[Outgoing]) -> Deliveries:

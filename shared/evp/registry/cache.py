@@ -10,7 +10,7 @@ always parses to the same result, so a lookup of a text seen before skips Avro's
 from __future__ import annotations
 
 from collections import OrderedDict
-from collections.abc import Hashable
+from collections.abc import Hashable, Iterable
 from typing import Generic, TypeVar
 
 __all__ = ["SchemaCache"]
@@ -45,7 +45,7 @@ class SchemaCache(Generic[K, V]):
         while len(self._entries) > self.capacity:
             self._entries.popitem(last=False)
 
-    def discard(self, keys: set[K]) -> None:
+    def discard(self, keys: Iterable[K]) -> None:
         """Forget ``keys`` (say, ids whose schemas were deleted for good)."""
         for key in keys:
             self._entries.pop(key, None)

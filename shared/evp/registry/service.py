@@ -10,6 +10,7 @@ that only read run without a transaction (see :mod:`evp.registry.store`).
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 from evp.registry.cache import SchemaCache
@@ -350,7 +351,7 @@ class Registry(Configuration):
             found.subject, found.version, stored.id, stored.text, stored.references
         )
 
-    def forget(self, schema_ids: frozenset[int] | set[int] | None) -> None:
+    def forget(self, schema_ids: Iterable[int] | None) -> None:
         """Drop ``schema_ids`` (``None``: every schema) from the caches: they may be purged.
 
         Called here once a purge has committed, and for purges by other registry processes
@@ -361,8 +362,8 @@ class Registry(Configuration):
             self.cache.clear()
             self.stored.clear()
             return
-        self.cache.discard(set(schema_ids))
-        self.stored.discard(set(schema_ids))
+        self.cache.discard(schema_ids)
+        self.stored.discard(schema_ids)
 
     async def _refuse_if_referenced(
         self, tx: RegistryTransaction, subject: str, versions: list[int]

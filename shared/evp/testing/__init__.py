@@ -1,1 +1,2 @@
-"""Test support: Hypothesis strategies derived from Avro schemas, and a pytest plugin."""
+"""Test support: Hypothesis strategies derived from Avro schemas, an in-memory registry of
+the catalog, and a pytest plugin."""
