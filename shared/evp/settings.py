@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TypeVar
 
+from evp.credentials import BasicCredentials, split_credentials
 from evp.errors import EvpError
 
 __all__ = [
@@ -22,9 +23,11 @@ __all__ = [
     "SettingsError",
     "env_bool",
     "env_choice",
+    "env_credentials",
     "env_float",
     "env_int",
     "env_str",
+    "registry_address",
 ]
 
 E = TypeVar("E", bound=enum.Enum)
@@ -106,6 +109,32 @@ def env_choice(environ: Mapping[str, str], key: str, choices: type[E], default: 
     raise SettingsError(key, raw, expected)
 
 
+def env_credentials(environ: Mapping[str, str], key: str) -> BasicCredentials | None:
+    """``user:password`` credentials; an error names the variable but never quotes it."""
+    raw = env_str(environ, key)
+    if raw is None:
+        return None
+    try:
+        return BasicCredentials.parse(raw)
+    except ValueError:
+        raise SettingsError(key, "***", "user:password") from None
+
+
+def registry_address(
+    environ: Mapping[str, str],
+) -> tuple[str | None, BasicCredentials | None]:
+    """``SCHEMA_REGISTRY_URL`` without credentials, and the credentials to send it.
+
+    ``SCHEMA_REGISTRY_BASIC_AUTH_USER_INFO`` (Confluent's ``basic.auth.user.info``) wins
+    over a ``user:password@`` in the URL; either way the URL kept holds none.
+    """
+    url = env_str(environ, "SCHEMA_REGISTRY_URL")
+    in_url = None
+    if url is not None:
+        url, in_url = split_credentials(url)
+    return url, env_credentials(environ, "SCHEMA_REGISTRY_BASIC_AUTH_USER_INFO") or in_url
+
+
 @dataclass(frozen=True)
 class PlatformSettings:
     """Where the platform's infrastructure is; absent values mean "start it embedded"."""
@@ -114,14 +143,18 @@ class PlatformSettings:
     schema_registry_url: str | None
     data_dir: Path
     schema_mode: SchemaMode
+    schema_registry_credentials: BasicCredentials | None = None
+    """Basic-auth credentials for the registry; never part of :attr:`schema_registry_url`."""
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> PlatformSettings:
         """Read the settings once; raises :class:`SettingsError` naming a malformed variable."""
         env = os.environ if environ is None else environ
+        registry_url, registry_credentials = registry_address(env)
         return cls(
             kafka_bootstrap_servers=env_str(env, "KAFKA_BOOTSTRAP_SERVERS"),
-            schema_registry_url=env_str(env, "SCHEMA_REGISTRY_URL"),
+            schema_registry_url=registry_url,
             data_dir=Path(env_str(env, "EVP_DATA_DIR", ".evp") or ".evp"),
             schema_mode=env_choice(env, "EVP_SCHEMA_MODE", SchemaMode, SchemaMode.STRICT),
+            schema_registry_credentials=registry_credentials,
         )

@@ -2,16 +2,15 @@
 
 from __future__ import annotations
 
-import decimal
-import uuid
 from pathlib import Path
 
 import pytest
 
 from evp.avro import AvroCodec, InMemorySchemaLookup
-from evp.events import Currency, OrderLine, OrderPlaced, ShippingAddress
+from evp.contract.catalog import load_catalog
+from evp.events import OrderPlaced
 from evp.testing.catalog import catalog_lookup
-from evp_codegen.catalog import load_catalog
+from evp.testing.samples import order_line, order_placed
 
 SCHEMAS = Path(__file__).resolve().parents[2] / "schemas"
 
@@ -31,17 +30,4 @@ def codec(lookup: InMemorySchemaLookup) -> AvroCodec:
 @pytest.fixture
 def order() -> OrderPlaced:
     """An order with three lines and a shipping address."""
-    return OrderPlaced.new(
-        order_id=uuid.uuid4(),
-        user_id=uuid.uuid4(),
-        lines=[
-            OrderLine(sku=f"SKU-{i}", quantity=i + 1, unit_price=decimal.Decimal("19.99"))
-            for i in range(3)
-        ],
-        total=decimal.Decimal("119.94"),
-        currency=Currency.EUR,
-        shipping_address=ShippingAddress(
-            recipient="Ada", street="Main 1", city="Berlin", postal_code="10115", country_code="DE"
-        ),
-        source="orders",
-    )
+    return order_placed(lines=[order_line(f"SKU-{i}", i + 1, "19.99") for i in range(3)])

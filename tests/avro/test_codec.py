@@ -23,6 +23,7 @@ from evp.avro import (
     WireFormatError,
 )
 from evp.avro.wire import frame_header
+from evp.contract.catalog import load_catalog
 from evp.events import (
     EVENT_TYPES,
     CancellationReason,
@@ -30,7 +31,6 @@ from evp.events import (
     OrderPlaced,
     UserRegistered,
 )
-from evp_codegen.catalog import load_catalog
 from tests.avro.conftest import SCHEMAS
 
 

@@ -11,8 +11,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from evp_codegen.catalog import load_catalog
-from evp_codegen.findings import Finding
+from evp.contract.catalog import load_catalog
+from evp.contract.findings import Finding
 from evp_codegen.lint import lint
 
 __all__ = ["SchemaTree", "codes", "enum", "event", "fld", "record"]

@@ -7,6 +7,7 @@ from collections.abc import Callable, Iterator
 import pytest
 
 from evp.postgres.supply import DatabaseSupply
+from evp.service.testing import settings_for
 from evp.testing.kafka import (
     catalog_registry,
     kafka_bootstrap_servers,
@@ -19,6 +20,7 @@ __all__ = [
     "kafka_bootstrap_servers",
     "messaging_settings",
     "service_database",
+    "settings_for",
     "topic_prefix",
 ]
 

@@ -1,212 +1,103 @@
-"""Two services over Kafka, each with its own event store and outbox: the saga's first step.
+"""Two services on the kit, over Kafka, each with its own event store: the saga's first step.
 
-The orders component appends OrderPlaced; its outbox relay publishes it; the payments
-component consumes it idempotently, appends PaymentProcessed in its own store, whose relay
-publishes it; orders consumes that and confirms the order. Correlation and causation run
-through all three events, and redelivery or a relay restart duplicates nothing anywhere.
+``orders`` takes an order over HTTP and stores OrderPlaced; its outbox relay publishes it.
+``payments`` handles it once and stores PaymentProcessed, whose relay publishes it;
+``orders`` handles that and confirms the order. Correlation and causation run through all
+three events, and a relay that lost its progress duplicates nothing anywhere.
 """
 
 from __future__ import annotations
 
-import asyncio
-import collections
-import contextlib
-import decimal
 import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
+from typing import Any
 
 import pytest
 
-from evp.avro import Event
-from evp.events import (
-    EVENT_TYPES,
-    Currency,
-    OrderConfirmed,
-    OrderLine,
-    OrderPlaced,
-    PaymentProcessed,
-)
-from evp.eventstore.outbox import OutboxRelay
-from evp.eventstore.postgres import PostgresRecorder, PostgresTransaction
-from evp.eventstore.store import EventStore
-from evp.messaging import EventBus, MessageContext, MessagingSettings
-from evp.messaging.dead_letter import DeadLettered
-
-from .payments import take_payment
+from evp.demo.services import orders, payments
+from evp.events import OrderConfirmed, OrderPlaced, PaymentProcessed
+from evp.service import ServiceSettings
+from evp.service.testing import RunningService, running_service
 
 ORDERS = 3
-# How often each handler ran, duplicates included: redelivery is observable, not assumed.
-Calls = collections.Counter[str]
-Store = EventStore[PostgresTransaction]
-
-
-@dataclass
-class Component:
-    """One service's moving parts: its store, its bus and its outbox relay."""
-
-    store: Store
-    bus: EventBus
-    relay: OutboxRelay
-    dead_letters: list[DeadLettered]
-
-    async def drain(self) -> None:
-        """Publish everything the store holds that the relay has not published yet."""
-        await self.relay.drain()
-
-
-def _order(order_id: uuid.UUID) -> OrderPlaced:
-    return OrderPlaced.new(
-        order_id=order_id,
-        user_id=uuid.uuid4(),
-        lines=[OrderLine(sku="BOOK-1", quantity=2, unit_price=decimal.Decimal("10.00"))],
-        total=decimal.Decimal("20.00"),
-        currency=Currency.EUR,
-        source="orders",
-    )
-
-
-@contextlib.asynccontextmanager
-async def _component(
-    service: str,
-    database_url: str,
-    settings: MessagingSettings,
-    *,
-    publishes: tuple[type[Event], ...],
-    subscribe: Callable[[EventBus, Store, Calls], None],
-    calls: Calls,
-) -> AsyncIterator[Component]:
-    recorder = await PostgresRecorder.connect(database_url)
-    bus = EventBus(settings, service=service, publishes=publishes)
-    store: Store = EventStore(recorder, bus.codec)
-    subscribe(bus, store, calls)
-    dead_letters: list[DeadLettered] = []
-    bus.on_dead_letter(dead_letters.append)
-    try:
-        async with bus:
-            await bus.wait_assigned()
-            relay = OutboxRelay(
-                recorder,
-                bus.publisher,
-                name=f"{service}-relay",
-                topic_of=lambda event_type: bus.topics.of(EVENT_TYPES[event_type]),
-            )
-            yield Component(store, bus, relay, dead_letters)
-    finally:
-        await recorder.close()
-
-
-def _payments(bus: EventBus, store: Store, calls: Calls) -> None:
-    @bus.subscriber(group="payments", events=(OrderPlaced,))
-    async def pay(event: OrderPlaced, context: MessageContext) -> None:
-        calls["payments"] += 1
-        await take_payment(store, event)
-
-
-def _orders(bus: EventBus, store: Store, calls: Calls) -> None:
-    @bus.subscriber(group="orders", events=(PaymentProcessed,))
-    async def confirm(event: PaymentProcessed, context: MessageContext) -> None:
-        calls["orders"] += 1
-        async with store.transaction() as transaction:
-            if not await transaction.mark_processed("orders", event.envelope.event_id):
-                return
-            confirmed = OrderConfirmed.new(
-                order_id=event.order_id,
-                reservation_id=uuid.uuid4(),
-                payment_id=event.payment_id,
-                source="orders",
-                caused_by=event,
-            )
-            await store.append(
-                f"order-{event.order_id}", [confirmed], expected_version=1, transaction=transaction
-            )
-
-
-async def _until(
-    condition: Callable[[], Awaitable[bool]], pump: Callable[[], Awaitable[None]]
-) -> None:
-    """Pump the relays until ``condition`` holds (bounded: fails after 30 s)."""
-    async with asyncio.timeout(30):
-        while not await condition():
-            await pump()
-            await asyncio.sleep(0.02)
-
-
-async def _events(store: Store) -> list[Event]:
-    return [recorded.event for recorded in await store.read_all(0)]
+ORDER = {
+    "user_id": "6c1f6e0e-7d0a-4a59-9f5f-0d5e4c9f2a11",
+    "currency": "EUR",
+    "lines": [{"sku": "BOOK-1", "quantity": 2, "unit_price": "10.00"}],
+}
 
 
 @dataclass
 class Slice:
-    """The two running components and how often their handlers ran."""
+    """The two running services."""
 
-    orders: Component
-    payments: Component
-    calls: Calls
+    orders: RunningService
+    payments: RunningService
 
 
 @pytest.fixture
-async def slice_(
-    messaging_settings: MessagingSettings, service_database: Callable[[], str]
-) -> AsyncIterator[Slice]:
-    """The orders and payments components, running."""
-    calls: Calls = collections.Counter()
-    orders = _component(
-        "orders",
-        service_database(),
-        messaging_settings,
-        publishes=(OrderPlaced, OrderConfirmed),
-        subscribe=_orders,
-        calls=calls,
+async def slice_(settings_for: Callable[[str], ServiceSettings]) -> AsyncIterator[Slice]:
+    """orders and payments, running on their own databases and the test's topics."""
+    async with (
+        running_service(orders, settings_for("orders")) as shop,
+        running_service(payments, settings_for("payments")) as bank,
+    ):
+        yield Slice(shop, bank)
+        # Duplicates must be recognised by tracking, not fail into the dead-letter topic.
+        for service in (shop, bank):
+            assert _total(service, "evp_events_dead_lettered") == 0
+
+
+async def _events(service: RunningService, kind: type[Any]) -> list[Any]:
+    return [r.event for r in await service.runtime.store.read_all(0) if isinstance(r.event, kind)]
+
+
+def _total(service: RunningService, counter: str, **labels: str) -> float:
+    """The sum of ``counter`` over the series matching ``labels``."""
+    return sum(
+        sample.value
+        for metric in service.runtime.metrics.registry.collect()
+        if metric.name == counter
+        for sample in metric.samples
+        if sample.name == f"{counter}_total"
+        and all(sample.labels.get(k) == v for k, v in labels.items())
     )
-    payments = _component(
-        "payments",
-        service_database(),
-        messaging_settings,
-        publishes=(PaymentProcessed,),
-        subscribe=_payments,
-        calls=calls,
-    )
-    async with orders as orders_running, payments as payments_running:
-        yield Slice(orders_running, payments_running, calls)
-    # Duplicates must be recognised by tracking, not fail into the dead-letter topic.
-    assert orders_running.dead_letters == []
-    assert payments_running.dead_letters == []
 
 
-async def _run_saga(orders: Component, payments: Component) -> list[OrderPlaced]:
-    placed = [_order(uuid.uuid4()) for _ in range(ORDERS)]
-    for order in placed:
-        await orders.store.append(f"order-{order.order_id}", [order], expected_version=0)
+def _handled(service: RunningService, outcome: str) -> float:
+    return _total(service, "evp_events_handled", outcome=outcome)
 
-    async def pump() -> None:
-        await orders.drain()
-        await payments.drain()
+
+async def _run_saga(slice_: Slice) -> list[uuid.UUID]:
+    placed = []
+    for _ in range(ORDERS):
+        response = await slice_.orders.http.post("/orders", json=ORDER)
+        assert response.status_code == 201
+        placed.append(uuid.UUID(response.json()["order_id"]))
 
     async def all_confirmed() -> bool:
-        confirmed = [e for e in await _events(orders.store) if isinstance(e, OrderConfirmed)]
-        return len(confirmed) == ORDERS
+        return len(await _events(slice_.orders, OrderConfirmed)) == ORDERS
 
-    await _until(all_confirmed, pump)
+    await slice_.orders.wait_for(all_confirmed, timeout=30)
     return placed
 
 
-async def test_order_is_paid_and_confirmed_across_two_stores(slice_: Slice) -> None:
-    """Each OrderPlaced yields one PaymentProcessed in payments and one OrderConfirmed in orders."""
-    placed = await _run_saga(slice_.orders, slice_.payments)
-    paid = [e for e in await _events(slice_.payments.store) if isinstance(e, PaymentProcessed)]
-    assert sorted(p.order_id for p in paid) == sorted(o.order_id for o in placed)
-    order_events = await _events(slice_.orders.store)
-    assert sum(isinstance(e, OrderConfirmed) for e in order_events) == ORDERS
+async def test_orders_are_paid_and_confirmed_across_two_stores(slice_: Slice) -> None:
+    """Each order yields one PaymentProcessed in payments and one OrderConfirmed in orders."""
+    placed = await _run_saga(slice_)
+    paid = await _events(slice_.payments, PaymentProcessed)
+    confirmed = await _events(slice_.orders, OrderConfirmed)
+    assert sorted(p.order_id for p in paid) == sorted(placed)
+    assert sorted(c.order_id for c in confirmed) == sorted(placed)
 
 
 async def test_correlation_and_causation_run_through_the_chain(slice_: Slice) -> None:
     """PaymentProcessed is caused by OrderPlaced, OrderConfirmed by PaymentProcessed, one flow."""
-    placed = {o.order_id: o for o in await _run_saga(slice_.orders, slice_.payments)}
-    payment_events = await _events(slice_.payments.store)
-    order_events = await _events(slice_.orders.store)
-    paid = {e.order_id: e for e in payment_events if isinstance(e, PaymentProcessed)}
-    confirmed = {e.order_id: e for e in order_events if isinstance(e, OrderConfirmed)}
+    await _run_saga(slice_)
+    placed = {e.order_id: e for e in await _events(slice_.orders, OrderPlaced)}
+    paid = {e.order_id: e for e in await _events(slice_.payments, PaymentProcessed)}
+    confirmed = {e.order_id: e for e in await _events(slice_.orders, OrderConfirmed)}
     for order_id, order in placed.items():
         payment, confirmation = paid[order_id], confirmed[order_id]
         assert payment.envelope.causation_id == order.envelope.event_id
@@ -216,24 +107,20 @@ async def test_correlation_and_causation_run_through_the_chain(slice_: Slice) ->
 
 
 async def test_relay_restart_and_redelivery_duplicate_nothing(slice_: Slice) -> None:
-    """Relays that lost their progress republish everything; consumers see it all again and
-    no store gains an event."""
-    orders, payments = slice_.orders, slice_.payments
-    await _run_saga(orders, payments)
-    before = (len(await _events(orders.store)), len(await _events(payments.store)))
-    assert slice_.calls == {"payments": ORDERS, "orders": ORDERS}
-    for component in (orders, payments):
-        async with component.store.transaction() as transaction:
-            await transaction.reset_consumer(component.relay.name)  # as if it crashed unrecorded
-    republished = await orders.relay.drain() + await payments.relay.drain()
-    assert republished == before[0] + before[1]
+    """Relays that lost their progress republish everything; consumers see it all again,
+    acknowledge it as duplicates, and no store gains an event."""
+    await _run_saga(slice_)
+    before = [len(await s.runtime.store.read_all(0)) for s in (slice_.orders, slice_.payments)]
+    for service in (slice_.orders, slice_.payments):
+        async with service.runtime.store.transaction() as transaction:
+            await transaction.reset_consumer(service.runtime.relay.name)  # as if it crashed
 
     async def redelivered() -> bool:
-        return slice_.calls == {"payments": 2 * ORDERS, "orders": 2 * ORDERS}
+        return _handled(slice_.payments, "duplicate") == ORDERS and (
+            _handled(slice_.orders, "duplicate") == ORDERS
+        )
 
-    async def wait() -> None:
-        return None
-
-    await _until(redelivered, wait)
-    after = (len(await _events(orders.store)), len(await _events(payments.store)))
+    await slice_.orders.wait_for(redelivered, timeout=30)
+    after = [len(await s.runtime.store.read_all(0)) for s in (slice_.orders, slice_.payments)]
     assert after == before
+    assert _handled(slice_.payments, "handled") == ORDERS

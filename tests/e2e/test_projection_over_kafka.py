@@ -1,86 +1,68 @@
-"""A CQRS read model fed from Kafka through the runtime, in a database of its own."""
+"""A CQRS read model fed from Kafka by the service kit, in the reading service's database."""
 
 from __future__ import annotations
 
-import asyncio
-import collections
 import uuid
 from collections.abc import Callable
 
-from evp.avro import Event
-from evp.events import EVENT_TYPES, EmailChanged, UserRegistered
-from evp.eventstore.outbox import OutboxRelay
-from evp.eventstore.postgres import PostgresRecorder, PostgresTransaction
-from evp.eventstore.projection import project_once
-from evp.eventstore.store import EventStore
-from evp.messaging import EventBus, MessageContext, MessagingSettings
-from evp.postgres import migrate_url
+from evp.events import EmailChanged, UserRegistered
+from evp.eventstore.postgres import PostgresRecorder
+from evp.service import Service, ServiceSettings
+from evp.service.testing import RunningService, running_service
 from tests.eventstore.sample_projections import MIGRATIONS, MIGRATIONS_COMPONENT, UsersByEmail
 
 USERS = 5
 
+users = Service("users", publishes=(UserRegistered, EmailChanged))
+views = Service("views")
+views.migrate(MIGRATIONS_COMPONENT, MIGRATIONS)
+views.projection(UsersByEmail(), source="kafka")
+
+
+def _projected(service: RunningService) -> float:
+    """Events the projection's group took (handled or acknowledged as duplicates)."""
+    return sum(
+        sample.value
+        for metric in service.runtime.metrics.registry.collect()
+        if metric.name == "evp_events_handled"
+        for sample in metric.samples
+        if sample.name == "evp_events_handled_total"
+    )
+
 
 async def test_read_model_from_kafka_is_exact_and_survives_redelivery(
-    messaging_settings: MessagingSettings, service_database: Callable[[], str]
+    settings_for: Callable[[str], ServiceSettings],
 ) -> None:
     """Every user's row has the changed email once, even after everything is redelivered."""
-    users_url, views_url = service_database(), service_database()
-    await migrate_url(views_url, MIGRATIONS_COMPONENT, MIGRATIONS)
-    users_recorder = await PostgresRecorder.connect(users_url)
-    views_recorder = await PostgresRecorder.connect(views_url)
-    calls: collections.Counter[str] = collections.Counter()
-    bus = EventBus(messaging_settings, service="views", publishes=(UserRegistered, EmailChanged))
-    views: EventStore[PostgresTransaction] = EventStore(views_recorder, bus.codec)
-    projection = UsersByEmail()
-
-    @bus.subscriber(group="views", events=(UserRegistered, EmailChanged))
-    async def project(event: Event, context: MessageContext) -> None:
-        await project_once(views, projection, event)
-        calls[event.FULL_NAME] += 1  # counted once the projection's transaction committed
-
-    try:
-        async with bus:
-            await bus.wait_assigned()
-            users: EventStore[PostgresTransaction] = EventStore(users_recorder, bus.codec)
-            expected = {}
-            for index in range(USERS):
-                registered = UserRegistered.new(
-                    user_id=uuid.uuid4(),
-                    email=f"old{index}@example.com",
-                    display_name="U",
-                    source="users",
-                )
-                changed = EmailChanged.new(
-                    user_id=registered.user_id,
-                    previous_email=registered.email,
-                    new_email=f"new{index}@example.com",
-                    source="users",
-                    caused_by=registered,
-                )
-                await users.append(
-                    str(registered.user_id), [registered, changed], expected_version=0
-                )
-                expected[registered.user_id] = (changed.new_email, 1)
-            relay = OutboxRelay(
-                users_recorder, bus.publisher, topic_of=lambda t: bus.topics.of(EVENT_TYPES[t])
+    async with (
+        running_service(users, settings_for("users")) as source,
+        running_service(views, settings_for("views")) as reader,
+    ):
+        expected = {}
+        for index in range(USERS):
+            registered = UserRegistered.new(
+                user_id=uuid.uuid4(),
+                email=f"old{index}@example.com",
+                display_name="U",
+                source="users",
             )
-
-            async def delivered(times: int) -> None:
-                async with asyncio.timeout(30):
-                    while sum(calls.values()) < 2 * USERS * times:
-                        await asyncio.sleep(0.02)
-
-            assert await relay.drain() == 2 * USERS
-            await delivered(1)
-            first = await _rows(views_recorder)
-            async with users.transaction() as transaction:
-                await transaction.reset_consumer(relay.name)  # the relay lost its progress
-            assert await relay.drain() == 2 * USERS
-            await delivered(2)
-            again = await _rows(views_recorder)
-    finally:
-        await users_recorder.close()
-        await views_recorder.close()
+            changed = EmailChanged.new(
+                user_id=registered.user_id,
+                previous_email=registered.email,
+                new_email=f"new{index}@example.com",
+                source="users",
+                caused_by=registered,
+            )
+            await source.runtime.store.append(
+                str(registered.user_id), [registered, changed], expected_version=0
+            )
+            expected[registered.user_id] = (changed.new_email, 1)
+        await reader.wait_for(lambda: _projected(reader) == 2 * USERS, timeout=30)
+        first = await _rows(reader.runtime.recorder)
+        async with source.runtime.store.transaction() as transaction:
+            await transaction.reset_consumer(source.runtime.relay.name)  # lost its progress
+        await reader.wait_for(lambda: _projected(reader) == 4 * USERS, timeout=30)
+        again = await _rows(reader.runtime.recorder)
     assert first == expected
     assert again == expected
 

@@ -11,9 +11,9 @@ from typing import Any
 import pytest
 
 from evp.avro import AvroCodec, InMemorySchemaLookup
+from evp.contract.catalog import load_catalog
 from evp.eventstore import EventStore, MemoryRecorder, PostgresRecorder, TrackingRecorder
 from evp.testing.catalog import catalog_lookup
-from evp_codegen.catalog import load_catalog
 
 SCHEMAS = Path(__file__).resolve().parents[2] / "schemas"
 

@@ -412,3 +412,62 @@ class RecorderContract:
             assert await transaction.mark_processed("projection", event_id)
         assert await recorder.checkpoint("projection") == 0
         assert await recorder.is_processed("projection", event_id)
+
+    # -- parked streams -----------------------------------------------------------------
+
+    async def test_a_parked_stream_is_kept_once_its_transaction_commits(
+        self, recorder: TrackingRecorder[Any]
+    ) -> None:
+        """The transaction sees its park at once; others see it, fields intact, on commit."""
+        async with recorder.transaction() as transaction:
+            await transaction.park(
+                "relay", "s", position=4, event_type=REGISTERED, reason="too large"
+            )
+            assert [p.stream_id for p in await transaction.parked_streams("relay")] == ["s"]
+            assert await recorder.parked_streams("relay") == []
+        (parked,) = await recorder.parked_streams("relay")
+        assert (parked.stream_id, parked.position, parked.event_type, parked.reason) == (
+            "s",
+            4,
+            REGISTERED,
+            "too large",
+        )
+        assert parked.parked_at.tzinfo is not None
+
+    async def test_a_rolled_back_park_is_forgotten(self, recorder: TrackingRecorder[Any]) -> None:
+        """A park in a transaction that failed leaves the stream unparked."""
+
+        async def doomed() -> None:
+            async with recorder.transaction() as transaction:
+                await transaction.park("relay", "s", position=1, event_type=CHANGED, reason="x")
+                raise Boom
+
+        with pytest.raises(Boom):
+            await doomed()
+        assert await recorder.parked_streams("relay") == []
+
+    async def test_parking_again_moves_the_stream_and_unparking_forgets_it(
+        self, recorder: TrackingRecorder[Any]
+    ) -> None:
+        """The latest park of a stream wins; an unpark removes it."""
+        async with recorder.transaction() as transaction:
+            await transaction.park("relay", "s", position=1, event_type=CHANGED, reason="a")
+        async with recorder.transaction() as transaction:
+            await transaction.park("relay", "s", position=3, event_type=CHANGED, reason="b")
+        (parked,) = await recorder.parked_streams("relay")
+        assert (parked.position, parked.reason) == (3, "b")
+        async with recorder.transaction() as transaction:
+            await transaction.unpark("relay", "s")
+            assert await transaction.parked_streams("relay") == []
+        assert await recorder.parked_streams("relay") == []
+
+    async def test_parked_streams_are_kept_per_relay_in_position_order(
+        self, recorder: TrackingRecorder[Any]
+    ) -> None:
+        """One relay's parks are not another's, and they list by position."""
+        async with recorder.transaction() as transaction:
+            await transaction.park("one", "late", position=9, event_type=CHANGED, reason="x")
+            await transaction.park("one", "early", position=2, event_type=CHANGED, reason="x")
+            await transaction.park("two", "other", position=1, event_type=CHANGED, reason="x")
+        assert [p.stream_id for p in await recorder.parked_streams("one")] == ["early", "late"]
+        assert [p.stream_id for p in await recorder.parked_streams("two")] == ["other"]

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from contextlib import ExitStack
+from contextlib import AsyncExitStack
 from pathlib import Path
 
 import asyncpg
@@ -44,14 +44,34 @@ def test_an_invalid_service_name_is_refused() -> None:
     assert raised.value.key == "service"
 
 
-def test_opening_without_a_url_starts_an_embedded_database(tmp_path: Path) -> None:
+async def test_opening_without_a_url_starts_an_embedded_database(tmp_path: Path) -> None:
     """The embedded server starts in the data dir with a database named after the service."""
     settings = ServiceDatabase("payments", None, tmp_path / "payments")
-    with ExitStack() as stack:
-        url = settings.open(stack)
+    async with AsyncExitStack() as stack:
+        url = await settings.open(stack)
         assert url.split("?")[0].endswith("/payments")
-        assert asyncio.run(_current_database(url)) == "payments"
+        assert await _current_database(url) == "payments"
     assert (tmp_path / "payments" / "postgres").is_dir()
+
+
+async def test_opening_the_embedded_database_leaves_the_event_loop_running(
+    tmp_path: Path,
+) -> None:
+    """The embedded server starts inside a running loop, which keeps serving meanwhile."""
+    settings = ServiceDatabase("orders", None, tmp_path / "orders")
+    ticks = 0
+
+    async def tick() -> None:
+        nonlocal ticks
+        while True:
+            await asyncio.sleep(0.01)
+            ticks += 1
+
+    ticker = asyncio.create_task(tick())
+    async with AsyncExitStack() as stack:
+        await settings.open(stack)
+    ticker.cancel()
+    assert ticks >= 10
 
 
 async def _current_database(url: str) -> str:

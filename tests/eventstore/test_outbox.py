@@ -5,23 +5,27 @@ from __future__ import annotations
 import asyncio
 import uuid
 from collections import defaultdict
+from collections.abc import Callable
 from typing import Any
 
 import pytest
 
 from evp.avro import AvroCodec
+from evp.causation import handling
 from evp.events import EVENT_TYPES, EmailChanged, UserRegistered
 from evp.eventstore import (
     EventStore,
     NewEvent,
     OutboxRelay,
     PublishFailed,
+    StreamNotParked,
     TrackingRecorder,
-    UnknownEventType,
 )
 from evp.eventstore import headers as h
 from evp.eventstore.testing import PublishedMessage, PublisherDown, RecordingPublisher
+from evp.messaging.errors import DeliveryFailed
 from evp.messaging.headers import traceparent
+from evp.messaging.topics import TopicNames
 
 CONSUMER = "notifications"
 
@@ -186,14 +190,6 @@ async def test_two_relays_of_one_service_take_turns(store: EventStore[Any]) -> N
     assert len(set(event_ids(publisher.messages))) == 30
 
 
-async def test_an_event_type_without_a_topic_stops_the_relay(store: EventStore[Any]) -> None:
-    """A stored type no generated class knows is an error, not a silent skip."""
-    unknown = NewEvent(uuid.uuid4(), "shop.Gone", b"\0", uuid.uuid4())
-    await store.recorder.append("x", 0, [unknown])
-    with pytest.raises(UnknownEventType):
-        await OutboxRelay(store.recorder, RecordingPublisher()).drain()
-
-
 async def test_running_relays_events_appended_later(store: EventStore[Any]) -> None:
     """The run loop picks up new events after polling, and stops when asked."""
     publisher = RecordingPublisher()
@@ -225,3 +221,245 @@ async def test_running_retries_after_a_publisher_failure(store: EventStore[Any])
     stop.set()
     await task
     assert await consume(store.recorder, publisher.messages) == 3
+
+
+async def test_running_counts_a_retried_failure_and_clears_it_after_a_success(
+    store: EventStore[Any],
+) -> None:
+    """The relay's stats show a transient failure while it lasts, and the count after."""
+    await seed(store, users=1, changes=0)
+    publisher = RecordingPublisher(fail_after=0)
+    stop = asyncio.Event()
+    relay = OutboxRelay(store.recorder, publisher, poll_interval=0.01)
+    task = asyncio.create_task(relay.run(stop))
+    await until(lambda: relay.stats.failures > 0)
+    assert relay.stats.last_error is not None
+    publisher.fail_after = None
+    await until(lambda: relay.stats.published == 1 and relay.stats.last_error is None)
+    stop.set()
+    await task
+
+
+async def test_topics_come_from_the_outlet_with_its_prefix(store: EventStore[Any]) -> None:
+    """The relay publishes to the deployment's topics, prefix included, as the bus would."""
+    await seed(store, users=1, changes=0)
+    publisher = RecordingPublisher(topics=TopicNames("staging."))
+    await OutboxRelay(store.recorder, publisher).drain()
+    assert [m.topic for m in publisher.messages] == ["staging.users"]
+
+
+# -- poison events ------------------------------------------------------------------------
+
+
+def too_large(key: bytes) -> Callable[[PublishedMessage], Exception | None]:
+    """A broker refusing, for good, every message with ``key``."""
+
+    def refuse(message: PublishedMessage) -> Exception | None:
+        if message.key != key:
+            return None
+        return DeliveryFailed(
+            "Broker: Message size too large", topic=message.topic, code="MSG_SIZE_TOO_LARGE"
+        )
+
+    return refuse
+
+
+async def append_unknown(store: EventStore[Any], stream_id: str) -> NewEvent:
+    """Store an event of a type no generated class knows, as version 1 of ``stream_id``."""
+    unknown = NewEvent(uuid.uuid4(), "shop.Gone", b"\0", uuid.uuid4())
+    await store.recorder.append(stream_id, 0, [unknown])
+    return unknown
+
+
+async def change_email(store: EventStore[Any], stream_id: str, version: int) -> EmailChanged:
+    """Append an EmailChanged after ``version`` of ``stream_id``."""
+    changed = EmailChanged.new(
+        user_id=uuid.uuid4(), previous_email="a@b.c", new_email="d@e.f", source="users"
+    )
+    await store.append(stream_id, [changed], expected_version=version)
+    return changed
+
+
+async def until(condition: Callable[[], bool]) -> None:
+    """Wait (up to 5 s) until ``condition`` holds."""
+    async with asyncio.timeout(5):
+        while not condition():
+            await asyncio.sleep(0.01)
+
+
+async def test_an_unknown_event_type_parks_its_stream_and_the_others_flow(
+    store: EventStore[Any],
+) -> None:
+    """A stored type no class knows parks that stream; every other event is published."""
+    await seed(store, users=1, changes=0)
+    unknown = await append_unknown(store, "gone")
+    await seed(store, users=1, changes=0)
+    publisher = RecordingPublisher()
+    relay = OutboxRelay(store.recorder, publisher)
+    assert await relay.drain() == 2
+    (parked,) = await relay.parked_streams()
+    assert (parked.stream_id, parked.position, parked.event_type) == ("gone", 2, "shop.Gone")
+    assert "shop.Gone" in parked.reason
+    assert await store.recorder.checkpoint(relay.name) == 3
+    assert str(unknown.event_id).encode() not in event_ids(publisher.messages)
+
+
+async def test_later_events_of_a_parked_stream_wait_in_the_store(
+    store: EventStore[Any],
+) -> None:
+    """Events after the parked one are not published, so the stream's order holds."""
+    await append_unknown(store, "gone")
+    await change_email(store, "gone", 1)
+    publisher = RecordingPublisher()
+    relay = OutboxRelay(store.recorder, publisher)
+    await relay.drain()
+    await change_email(store, "gone", 2)
+    await relay.drain()
+    assert publisher.messages == []
+    assert len(await store.recorder.read_stream("gone")) == 3
+
+
+async def test_a_broker_refusal_for_good_parks_the_stream(store: EventStore[Any]) -> None:
+    """A message the broker refuses for its size parks its stream; the others go out."""
+    first, second = await seed(store, users=2, changes=1)
+    publisher = RecordingPublisher(refuse=too_large(str(first).encode()))
+    relay = OutboxRelay(store.recorder, publisher)
+    assert await relay.drain() == 2
+    (parked,) = await relay.parked_streams()
+    assert (parked.stream_id, parked.position) == (str(first), 1)
+    assert "MSG_SIZE_TOO_LARGE" in parked.reason
+    assert {m.key for m in publisher.messages} == {str(second).encode()}
+    assert relay.stats.parked == 1
+
+
+async def test_a_pipelined_relay_parks_a_refused_stream_too(store: EventStore[Any]) -> None:
+    """Without waiting for confirmations, a refusal still parks only its stream."""
+    first, second = await seed(store, users=2, changes=1)
+    publisher = RecordingPublisher(refuse=too_large(str(first).encode()))
+    relay = OutboxRelay(store.recorder, publisher, pipelined=True)
+    await relay.drain()
+    assert [p.stream_id for p in await relay.parked_streams()] == [str(first)]
+    assert {m.key for m in publisher.messages} == {str(second).encode()}
+
+
+async def test_a_transient_delivery_failure_parks_nothing(store: EventStore[Any]) -> None:
+    """A delivery timeout is retried: the batch is not recorded and no stream is parked."""
+    (user,) = await seed(store, users=1, changes=0)
+
+    def timed_out(message: PublishedMessage) -> Exception:
+        return DeliveryFailed("Local: Message timed out", topic="users", code="_MSG_TIMED_OUT")
+
+    relay = OutboxRelay(store.recorder, RecordingPublisher(refuse=timed_out))
+    with pytest.raises(PublishFailed) as raised:
+        await relay.drain()
+    assert raised.value.stream_id == str(user)
+    assert await relay.parked_streams() == []
+    assert await relay.lag() == 1
+
+
+async def test_retry_republishes_a_parked_stream_in_order_then_unparks_it(
+    store: EventStore[Any],
+) -> None:
+    """Once the cause is fixed, the stream goes out from the parked event, in order."""
+    (user,) = await seed(store, users=1, changes=2)
+    key = str(user).encode()
+    publisher = RecordingPublisher(refuse=too_large(key))
+    relay = OutboxRelay(store.recorder, publisher)
+    await relay.drain()
+    await change_email(store, str(user), 3)
+    publisher.refuse = None
+    assert await relay.retry(str(user)) is None
+    assert await relay.parked_streams() == []
+    await relay.drain()
+    stored = await store.recorder.read_stream(str(user))
+    assert event_ids(publisher.messages) == [str(e.event_id).encode() for e in stored]
+
+
+async def test_a_stream_refused_again_stays_parked(store: EventStore[Any]) -> None:
+    """A retry whose event is still refused answers the stream, parked anew."""
+    (user,) = await seed(store, users=1, changes=1)
+    relay = OutboxRelay(store.recorder, RecordingPublisher(refuse=too_large(str(user).encode())))
+    await relay.drain()
+    parked = await relay.retry(str(user))
+    assert parked is not None
+    assert (parked.stream_id, parked.position) == (str(user), 1)
+    assert [p.stream_id for p in await relay.retry_all()] == [str(user)]
+
+
+async def test_retrying_a_stream_that_is_not_parked_raises(store: EventStore[Any]) -> None:
+    """The error names the relay and the stream."""
+    relay = OutboxRelay(store.recorder, RecordingPublisher())
+    with pytest.raises(StreamNotParked) as raised:
+        await relay.retry("nobody")
+    assert (raised.value.relay, raised.value.stream_id) == ("outbox", "nobody")
+
+
+async def test_retry_all_relays_every_parked_stream_again(store: EventStore[Any]) -> None:
+    """After the fix, every parked stream is published and none is left parked."""
+    await append_unknown(store, "a")
+    await append_unknown(store, "b")
+    await seed(store, users=1, changes=0)
+    publisher = RecordingPublisher()
+    relay = OutboxRelay(store.recorder, publisher)
+    await relay.drain()
+    assert len(await relay.parked_streams()) == 2
+    fixed = OutboxRelay(
+        store.recorder, publisher, event_types={**EVENT_TYPES, "shop.Gone": UserRegistered}
+    )
+    assert await fixed.retry_all() == []
+    assert [m.key for m in publisher.messages[1:]] == [b"a", b"b"]
+
+
+async def test_running_relays_past_a_poison_event(store: EventStore[Any]) -> None:
+    """The run loop parks an unpublishable stream and keeps publishing the others."""
+    await append_unknown(store, "gone")
+    await seed(store, users=2, changes=0)
+    publisher = RecordingPublisher()
+    stop = asyncio.Event()
+    relay = OutboxRelay(store.recorder, publisher, poll_interval=0.01)
+    task = asyncio.create_task(relay.run(stop))
+    await until(lambda: len(publisher.messages) == 2)
+    stop.set()
+    await task
+    assert relay.stats.failures == 0
+    assert await relay.lag() == 0
+
+
+async def test_running_ends_on_an_error_it_cannot_retry(store: EventStore[Any]) -> None:
+    """A bug in the publisher fails the run loop loudly instead of being retried forever."""
+    await seed(store, users=1, changes=0)
+
+    def bug(message: PublishedMessage) -> Exception:
+        return TypeError("publish_raw() got an unexpected keyword argument")
+
+    relay = OutboxRelay(store.recorder, RecordingPublisher(refuse=bug), poll_interval=0.01)
+    with pytest.raises(TypeError):
+        async with asyncio.timeout(5):
+            await relay.run()
+    assert await relay.parked_streams() == []
+
+
+async def test_lag_counts_the_events_not_yet_relayed(store: EventStore[Any]) -> None:
+    """Lag is the store's last position minus the relay's checkpoint."""
+    await seed(store, users=2, changes=1)
+    relay = OutboxRelay(store.recorder, RecordingPublisher(), batch_size=3)
+    assert await relay.lag() == 4
+    await relay.publish_pending()
+    assert await relay.lag() == 1
+    assert relay.stats.published == 3
+
+
+async def test_an_event_stored_by_a_handler_is_relayed_with_its_cause(
+    store: EventStore[Any],
+) -> None:
+    """Emitted through the outbox from a handler, an event keeps its flow and cause."""
+    cause = UserRegistered.new(
+        user_id=uuid.uuid4(), email="a@b.c", display_name="A", source="users"
+    )
+    with handling(cause):
+        await change_email(store, "u", 0)
+    publisher = RecordingPublisher()
+    await OutboxRelay(store.recorder, publisher).drain()
+    (message,) = publisher.messages
+    assert message.header(h.CORRELATION_ID) == str(cause.envelope.correlation_id).encode()
+    assert message.header(h.CAUSATION_ID) == str(cause.envelope.event_id).encode()

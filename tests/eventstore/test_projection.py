@@ -23,6 +23,7 @@ from evp.eventstore import (
     project_once,
 )
 from evp.postgres import migrate
+from evp.testing.samples import user_registered
 
 from .contracts import Boom
 from .sample_projections import MIGRATIONS, MIGRATIONS_COMPONENT, UsersByEmail
@@ -133,7 +134,7 @@ async def test_a_delivered_event_is_projected_once(
     memory_store: EventStore[MemoryTransaction],
 ) -> None:
     """The Kafka path: a redelivered event is recognised by its id and skipped."""
-    event = UserRegistered.new(user_id=uuid.uuid4(), email="a@b.c", display_name="A", source="u")
+    event = user_registered(email="a@b.c", display_name="A", source="u")
     projection = EmailsInMemory()
     assert await project_once(memory_store, projection, event)
     assert not await project_once(memory_store, projection, event)
@@ -144,7 +145,7 @@ async def test_a_delivered_event_of_another_type_is_skipped(
     memory_store: EventStore[MemoryTransaction],
 ) -> None:
     """Events outside the projection's types are neither handled nor marked."""
-    event = UserRegistered.new(user_id=uuid.uuid4(), email="a@b.c", display_name="A", source="u")
+    event = user_registered(email="a@b.c", display_name="A", source="u")
     projection = EmailsInMemory()
     projection.event_types = frozenset({EmailChanged.FULL_NAME})
     assert not await project_once(memory_store, projection, event)

@@ -5,7 +5,6 @@ from __future__ import annotations
 import io
 import json
 import uuid
-from decimal import Decimal
 from typing import Any
 
 import fastavro
@@ -13,15 +12,14 @@ import pytest
 
 from evp.avro import AvroCodec, InMemorySchemaLookup
 from evp.avro.wire import frame_header
+from evp.causation import handling, linked_to_handled
+from evp.contract.catalog import load_catalog
 from evp.events import (
-    Currency,
     EmailChanged,
-    OrderLine,
-    OrderPlaced,
     UserRegistered,
 )
 from evp.eventstore import EventStore, NewEvent, UnknownEventType, codec_from_store
-from evp_codegen.catalog import load_catalog
+from evp.testing.samples import order_line, order_placed
 
 from .conftest import SCHEMAS
 
@@ -122,14 +120,59 @@ async def test_the_store_keeps_writer_schemas_to_read_without_a_registry(
     store: EventStore[Any],
 ) -> None:
     """A codec built from the store's own schemas decodes what was appended."""
-    order = OrderPlaced.new(
-        order_id=uuid.uuid4(),
-        user_id=uuid.uuid4(),
-        lines=[OrderLine(sku="SKU-1", quantity=1, unit_price=Decimal("9.99"))],
-        total=Decimal("9.99"),
-        currency=Currency.EUR,
-        source="orders",
-    )
+    order = order_placed(lines=[order_line("SKU-1", 1, "9.99")], shipping_address=None)
     await store.append("o", [order, registered()], expected_version=0)
     offline = EventStore(store.recorder, await codec_from_store(store.recorder))
     assert (await offline.load("o"))[0] == order
+
+
+async def test_an_event_appended_while_handling_is_caused_by_the_handled_event(
+    store: EventStore[Any],
+) -> None:
+    """Built without links inside a handler, it is stored in the handled event's flow."""
+    cause = registered()
+    effect = EmailChanged.new(
+        user_id=cause.user_id, previous_email="a@b.c", new_email="d@e.f", source="users"
+    )
+    with handling(cause):
+        await store.append("u", [effect], expected_version=0)
+    (stored,) = await store.recorder.read_stream("u")
+    assert (stored.correlation_id, stored.causation_id) == (
+        cause.envelope.correlation_id,
+        cause.envelope.event_id,
+    )
+    (loaded,) = await store.load("u")
+    assert loaded.envelope.causation_id == cause.envelope.event_id
+
+
+async def test_appending_links_events_by_the_rule_publishing_uses(
+    store: EventStore[Any],
+) -> None:
+    """An append in a transaction stores exactly the links the bus's publish would send."""
+    cause = registered()
+    flow = uuid.uuid4()
+    effect = EmailChanged.new(
+        user_id=cause.user_id,
+        previous_email="a@b.c",
+        new_email="d@e.f",
+        source="users",
+        correlation_id=flow,
+    )
+    with handling(cause):
+        published = linked_to_handled(effect)
+        async with store.transaction() as transaction:
+            await store.append("u", [effect], expected_version=0, transaction=transaction)
+    (stored,) = await store.recorder.read_stream("u")
+    envelope = published.envelope
+    assert (stored.correlation_id, stored.causation_id) == (flow, envelope.causation_id)
+    assert envelope.causation_id == cause.envelope.event_id
+
+
+async def test_an_event_appended_outside_a_handler_keeps_its_own_links(
+    store: EventStore[Any],
+) -> None:
+    """With nothing being handled, the event starts its own flow."""
+    event = registered()
+    await store.append("u", [event], expected_version=0)
+    (stored,) = await store.recorder.read_stream("u")
+    assert (stored.correlation_id, stored.causation_id) == (event.envelope.event_id, None)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from evp.credentials import BasicCredentials, Secret
 from evp.messaging import GroupProtocol, MessagingSettings
 from evp.messaging.config import (
     DEFAULT_REGISTRY_URL,
@@ -93,3 +94,23 @@ def test_group_protocol_defaults_to_kip848_only_on_the_embedded_broker() -> None
     settings = MessagingSettings(None)
     assert settings.protocol_for(embedded=True) is GroupProtocol.CONSUMER
     assert settings.protocol_for(embedded=False) is GroupProtocol.CLASSIC
+
+
+def test_registry_credentials_pass_from_the_platform_settings() -> None:
+    """SCHEMA_REGISTRY_BASIC_AUTH_USER_INFO reaches the messaging settings, the URL bare."""
+    settings = MessagingSettings.from_env(
+        {
+            "SCHEMA_REGISTRY_URL": "https://registry:8081",
+            "SCHEMA_REGISTRY_BASIC_AUTH_USER_INFO": "ci:s3cret",
+        }
+    )
+    assert settings.schema_registry_url == "https://registry:8081"
+    assert settings.schema_registry_credentials == BasicCredentials("ci", Secret("s3cret"))
+    assert "s3cret" not in repr(settings)
+
+
+def test_a_registry_url_given_later_loses_its_credentials_to_the_settings() -> None:
+    """replace() with a URL holding user:password@ (a --registry flag) moves them out too."""
+    settings = MessagingSettings(None).replace(schema_registry_url="http://ci:s3cret@r:8081")
+    assert settings.schema_registry_url == "http://r:8081"
+    assert settings.schema_registry_credentials == BasicCredentials("ci", Secret("s3cret"))

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from evp import causation
+from evp.messaging import context
 from evp.messaging.context import handled_event, handling, linked_to_handled
 
 from .samples import order_placed, payment_requested
@@ -56,3 +58,19 @@ def test_handling_is_undone_when_the_block_ends() -> None:
     with handling(order_placed()):
         assert handled_event() is not None
     assert handled_event() is None
+
+
+def test_the_runtime_and_the_event_store_share_one_rule() -> None:
+    """The bus's publish and the store's append link events by the same function."""
+    assert context.linked_to_handled is causation.linked_to_handled
+
+
+def test_the_event_a_consumer_handles_is_the_one_the_store_links_to() -> None:
+    """The consumer's handled event is what an append inside its handler is caused by."""
+    order = order_placed()
+    token = context.enter_handling(order)
+    try:
+        assert causation.handled_event() is order
+    finally:
+        context.exit_handling(token)
+    assert causation.handled_event() is None

@@ -3,18 +3,24 @@
 from __future__ import annotations
 
 import asyncio
+import io
+import json
 
+import fastavro
+import httpx
 import pytest
 
+from evp.avro.schema import parse_plain
+from evp.avro.wire import frame_header
 from evp.cli.main import main
-from evp.events import OrderPlaced
+from evp.events import OrderCancelled, OrderPlaced
 from evp.messaging import EventBus, MessageContext, MessagingSettings
 from evp.messaging import headers as h
 from evp.messaging.dead_letter_queue import DeadLetterQueue
 from evp.messaging.producer import Outgoing
 
 from .probes import DeadLetterRecorder, EventRecorder
-from .samples import order_placed
+from .samples import order_cancelled, order_placed
 
 
 async def _evp(*argv: str) -> int:
@@ -150,3 +156,33 @@ async def test_show_of_a_missing_offset_is_an_error(messaging_settings: Messagin
     """Asking for a letter that does not exist fails with exit status 2."""
     topic = messaging_settings.topic_prefix + "orders"
     assert await _evp(*_dlq_args(messaging_settings, "show", topic), "--offset", "5") == 2
+
+
+async def test_show_prints_an_incompatible_writers_problems(
+    messaging_settings: MessagingSettings, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """`evp dlq show` lists each compatibility problem with its path and both fragments."""
+    writer = json.loads(OrderCancelled.AVRO_SCHEMA)
+    writer["fields"] = [f for f in writer["fields"] if f["name"] != "reason"]
+    writer_text = json.dumps(writer)
+    registry = messaging_settings.schema_registry_url
+    subject = f"{messaging_settings.topic_prefix}scratch-{OrderCancelled.FULL_NAME}"
+    response = httpx.post(f"{registry}/subjects/{subject}/versions", json={"schema": writer_text})
+    schema_id = response.raise_for_status().json()["id"]
+    body = io.BytesIO()
+    datum = {k: v for k, v in order_cancelled().to_avro().items() if k != "reason"}
+    fastavro.schemaless_writer(body, parse_plain(writer_text), datum)
+    letters = DeadLetterRecorder()
+    bus = EventBus(messaging_settings, service="orders")
+    bus.subscriber(group="g", events=(OrderCancelled,))(EventRecorder())
+    bus.on_dead_letter(letters)
+    async with bus:
+        topic = bus.topics.of(OrderCancelled)
+        await bus.publish_raw(topic, b"k", frame_header(schema_id) + body.getvalue(), [])
+        await letters.wait_for(1)
+    assert await _evp(*_dlq_args(messaging_settings, "show", topic), "--offset", "0") == 0
+    out = capsys.readouterr().out
+    assert "problem:   READER_FIELD_MISSING_DEFAULT_VALUE at /fields/" in out
+    reader = next(line for line in out.splitlines() if line.strip().startswith("reader: "))
+    assert json.loads(reader.split("reader: ", 1)[1])["name"] == "reason"
+    assert any(line.strip().startswith("writer: {") for line in out.splitlines())

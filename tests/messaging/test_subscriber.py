@@ -49,7 +49,7 @@ async def test_a_v2_reader_reads_what_a_v1_producer_wrote(
 ) -> None:
     """An event written with schema v1 is decoded into the v2 class, new fields defaulted."""
     recorder = EventRecorder()
-    order = order_placed(address=False)
+    order = order_placed(shipping_address=None)
     async with _bus(messaging_settings, recorder, OrderPlaced) as bus:
         await bus.publish(OrderPlacedV1(order=order))
         assert await recorder.wait_for(1) == [order]
@@ -79,7 +79,7 @@ async def test_events_of_other_types_on_the_topic_are_skipped(
     order = order_placed()
     async with _bus(messaging_settings, recorder, OrderPlaced) as bus:
         bus.on_dead_letter(letters)
-        await bus.publish_batch([order_cancelled(order.order_id), order])
+        await bus.publish_batch([order_cancelled(order_id=order.order_id), order])
         assert await recorder.wait_for(1) == [order]
     assert letters.notices == []
 

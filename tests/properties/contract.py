@@ -6,8 +6,8 @@ import itertools
 from pathlib import Path
 from typing import Any
 
+from evp.contract.catalog import Subject, SubjectVersion, load_catalog
 from evp.events import EVENT_TYPES
-from evp_codegen.catalog import Subject, SubjectVersion, load_catalog
 
 __all__ = ["BACKWARD_PAIRS", "CATALOG", "EVENT_CLASSES", "FORWARD_PAIRS", "pair_id"]
 

@@ -13,9 +13,9 @@ from hypothesis import strategies as st
 
 from evp.avro import AvroCodec, Event, InMemorySchemaLookup
 from evp.avro.wire import HEADER_SIZE, frame_header
+from evp.contract.catalog import SubjectVersion
 from evp.events import EVENT_TYPES
 from evp.testing.strategies import from_schema, to_datum, to_event
-from evp_codegen.catalog import SubjectVersion
 from tests.properties.contract import BACKWARD_PAIRS, CATALOG, FORWARD_PAIRS, pair_id
 from tests.properties.resolution import added_fields, default_of, resolve
 

@@ -27,8 +27,8 @@ from fastavro.validation import ValidationError, validate
 from hypothesis import HealthCheck, Phase, assume, event, given, note, reject, settings, target
 from hypothesis import strategies as st
 
-from evp.registry.compatibility import CompatibilityLevel, check
-from evp.registry.schema import parse_schema
+from evp.schema.compatibility import CompatibilityLevel, check
+from evp.schema.parsed import parse_schema
 from evp.testing.evolution import Evolution, evolutions
 from evp.testing.strategies import from_schema
 

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from evp.registry.compatibility import CompatibilityLevel
 from evp.registry.requests import SchemaRequest
 from evp.registry.service import Registry
+from evp.schema.compatibility import CompatibilityLevel
 
 from .schemas import field, record
 

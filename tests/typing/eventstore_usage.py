@@ -2,23 +2,28 @@
 
 from __future__ import annotations
 
+import uuid
+
 from evp.avro import AvroCodec, Event, InMemorySchemaLookup
 from evp.eventstore import (
     EventStore,
     MemoryRecorder,
     MemoryTransaction,
     OutboxRelay,
+    Outlet,
+    ParkedStream,
     PositionRecorder,
     PostgresRecorder,
     PostgresTransaction,
     Projection,
     ProjectionRunner,
-    RawPublisher,
+    RelayStats,
     StreamRecorder,
     TrackingRecorder,
 )
 from evp.eventstore.testing import RecordingPublisher
-from evp.messaging.publisher import Publisher
+from evp.messaging import EventBus, ProcessedEvents
+from evp.messaging.idempotency import InMemoryProcessedEvents, TrackedProcessedEvents
 
 
 class CountRegistrations:
@@ -51,7 +56,25 @@ def wiring(postgres: PostgresRecorder) -> ProjectionRunner[PostgresTransaction]:
     return ProjectionRunner(store, projection)
 
 
-def kafka_publisher(publisher: Publisher) -> OutboxRelay:
-    """The messaging runtime's publisher is a RawPublisher for the relay."""
-    raw: RawPublisher = publisher
-    return OutboxRelay(MemoryRecorder(), raw)
+def kafka_outlet(bus: EventBus) -> OutboxRelay:
+    """The event bus is the relay's outlet: it publishes and names the topics."""
+    outlet: Outlet = bus
+    return OutboxRelay(MemoryRecorder(), outlet)
+
+
+async def surface(relay: OutboxRelay) -> tuple[list[ParkedStream], int, RelayStats]:
+    """What a service kit reads off a relay for metrics and readiness."""
+    parked: list[ParkedStream] = await relay.parked_streams()
+    still: ParkedStream | None = await relay.retry("s")
+    again: list[ParkedStream] = await relay.retry_all()
+    del still, again
+    return parked, await relay.lag(), relay.stats
+
+
+async def claims(postgres: PostgresRecorder, event_id: uuid.UUID) -> None:
+    """Claims over either recorder are ProcessedEvents; Postgres ones expose the connection."""
+    stores: list[ProcessedEvents] = [TrackedProcessedEvents(postgres), InMemoryProcessedEvents()]
+    del stores
+    async with TrackedProcessedEvents(postgres).claim("payments", event_id) as claim:
+        if claim.new:
+            await claim.transaction.connection.execute("UPDATE counts SET n = n + 1")

@@ -14,8 +14,8 @@ from typing import Any
 import fastavro
 from fastavro.schema import UnknownType
 
-from evp_codegen.catalog import resolve_shared_types
-from evp_codegen.findings import Finding
+from evp.contract.catalog import resolve_shared_types
+from evp.contract.findings import Finding
 from evp_codegen.lint.document import Corpus, SchemaDocument
 from evp_codegen.lint.rules import PARSE_ERROR, UNKNOWN_TYPE
 

@@ -13,10 +13,10 @@ from collections import defaultdict
 from collections.abc import Iterator
 from typing import Any
 
-from evp_codegen.findings import Finding
+from evp.contract.findings import Finding
+from evp.contract.schema_json import NAMED_KINDS, normalize
 from evp_codegen.lint.document import Corpus, NamedNode
 from evp_codegen.lint.rules import DUPLICATE_NAME
-from evp_codegen.schema_json import NAMED_KINDS, normalize
 
 __all__ = ["check"]
 

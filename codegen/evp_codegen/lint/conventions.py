@@ -10,8 +10,9 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any
 
-from evp_codegen.catalog import CATALOG_FILE
-from evp_codegen.findings import Finding
+from evp.contract.catalog import CATALOG_FILE
+from evp.contract.findings import Finding
+from evp.contract.schema_json import qualify
 from evp_codegen.lint.document import Corpus, FieldNode, SchemaDocument
 from evp_codegen.lint.rules import (
     ENVELOPE_MISSING,
@@ -20,7 +21,6 @@ from evp_codegen.lint.rules import (
     NAME_MISMATCH,
     NAMESPACE_MISMATCH,
 )
-from evp_codegen.schema_json import qualify
 
 __all__ = ["ENVELOPE_FIELD", "MONEY_WORDS", "check"]
 

@@ -12,10 +12,10 @@ import json
 from collections.abc import Callable, Iterator
 from typing import Any
 
-from evp_codegen.findings import Finding
+from evp.contract.findings import Finding
+from evp.contract.schema_json import qualify
 from evp_codegen.lint.document import Corpus, FieldNode, SchemaDocument
 from evp_codegen.lint.rules import ENUM_DEFAULT_NOT_SYMBOL, INVALID_DEFAULT, UNION_DEFAULT_MISMATCH
-from evp_codegen.schema_json import qualify
 
 __all__ = ["check"]
 

@@ -13,8 +13,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from evp_codegen.catalog import Catalog, Subject, SubjectVersion
-from evp_codegen.schema_json import NAMED_KINDS, PRIMITIVES, qualify
+from evp.contract.catalog import Catalog, Subject, SubjectVersion
+from evp.contract.schema_json import NAMED_KINDS, PRIMITIVES, qualify
 
 __all__ = [
     "Corpus",

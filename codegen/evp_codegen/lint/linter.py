@@ -6,9 +6,9 @@ import re
 from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 
-from evp_codegen.catalog import Catalog, load_catalog
+from evp.contract.catalog import Catalog, load_catalog
+from evp.contract.findings import Finding, Severity
 from evp_codegen.errors import SchemaToolingError
-from evp_codegen.findings import Finding, Severity
 from evp_codegen.lint import (
     avro_parser,
     consistency,

@@ -11,7 +11,7 @@ import math
 from collections.abc import Iterator
 from typing import Any, TypeGuard
 
-from evp_codegen.findings import Finding
+from evp.contract.findings import Finding
 from evp_codegen.lint.document import Corpus, SchemaDocument
 from evp_codegen.lint.rules import INVALID_DECIMAL, INVALID_LOGICAL_TYPE, UNKNOWN_LOGICAL_TYPE
 

@@ -11,7 +11,7 @@ import keyword
 import re
 from collections.abc import Iterator
 
-from evp_codegen.findings import Finding
+from evp.contract.findings import Finding
 from evp_codegen.lint.document import Corpus, SchemaDocument
 from evp_codegen.lint.rules import (
     EVENT_NAME_GENERIC,

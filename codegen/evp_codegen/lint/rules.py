@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from evp_codegen.findings import Finding, Severity
+from evp.contract.findings import Finding, Severity
 
 __all__ = [
     "DUPLICATE_FIELD",

@@ -10,7 +10,8 @@ import re
 from collections.abc import Iterator
 from typing import Any
 
-from evp_codegen.findings import Finding
+from evp.contract.findings import Finding
+from evp.contract.schema_json import PRIMITIVES, qualify
 from evp_codegen.lint.document import Corpus, SchemaDocument
 from evp_codegen.lint.rules import (
     DUPLICATE_FIELD,
@@ -21,7 +22,6 @@ from evp_codegen.lint.rules import (
     PARSE_ERROR,
     UNKNOWN_TYPE,
 )
-from evp_codegen.schema_json import PRIMITIVES, qualify
 
 __all__ = ["check", "is_avro_name"]
 

@@ -157,6 +157,22 @@ class AvroCodec:
                 record=reader.FULL_NAME,
             ) from error
 
+    def writer_text(self, schema_id: int) -> str:
+        """The writer schema registered as ``schema_id`` (asks the registry once per id).
+
+        Raises :class:`UnknownSchemaId` when no schema has that id. It may block.
+        """
+        return self._writer_text(schema_id)
+
+    def prepare_read(self, schema_id: int, reader: type[Event]) -> None:
+        """Resolve how to read ``schema_id`` into ``reader`` now, so decoding asks no registry.
+
+        It blocks on the registry when the writer schema is not cached yet: call it off the
+        event loop.
+        """
+        if (schema_id, reader) not in self._plans:
+            self._plan(schema_id, reader)
+
     def decode_any(self, data: bytes, readers: Mapping[str, type[Event]]) -> Event:
         """Decode a frame into the reader class registered for the writer's record name."""
         name = self.writer_name(data)

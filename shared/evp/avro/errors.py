@@ -3,8 +3,13 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 from evp.errors import EvpError
+
+if TYPE_CHECKING:
+    # Only for annotations: importing it loads Avro's checker, which decoding never needs.
+    from evp.schema.resolution import Problem
 
 __all__ = [
     "AvroError",
@@ -36,10 +41,22 @@ class UnknownSchemaId(AvroError):
 
 
 class IncompatibleWriter(AvroError):
-    """The reader's schema cannot read data written with the writer's schema."""
+    """The reader's schema cannot read data written with the writer's schema.
+
+    ``problems`` are the compatibility checker's findings, kept as typed values (type, path,
+    reader and writer fragments) so dead letters and tools can carry them as they are;
+    ``reasons`` are free-text causes that have no such structure (a resolution error from
+    the decoder, no reader class for the writer's record).
+    """
 
     def __init__(
-        self, *, reader: str, writer: str, schema_id: int, reasons: Sequence[str] = ()
+        self,
+        *,
+        reader: str,
+        writer: str,
+        schema_id: int,
+        problems: Sequence[Problem] = (),
+        reasons: Sequence[str] = (),
     ) -> None:
         super().__init__(
             f"{reader} cannot read data written with schema id {schema_id} ({writer})",
@@ -47,10 +64,12 @@ class IncompatibleWriter(AvroError):
             writer=writer,
             schema_id=schema_id,
         )
+        self.problems = tuple(problems)
         self.reasons = list(reasons)
 
     def __str__(self) -> str:
-        return "; ".join([super().__str__(), *self.reasons])
+        found = [f"{p} [{p.info}]" if p.info else str(p) for p in self.problems]
+        return "; ".join([super().__str__(), *found, *self.reasons])
 
 
 class DecodeError(AvroError):

@@ -17,12 +17,9 @@ wrote; otherwise the run fails, since comparing the speed of different outputs i
 from __future__ import annotations
 
 import dataclasses
-import datetime
 import io
 import json
-import uuid
 from collections.abc import Callable
-from decimal import Decimal
 from typing import Any
 
 import fastavro
@@ -36,6 +33,7 @@ from evp.bench.errors import Disagreement
 from evp.bench.harness import Budget, Row, throughput
 from evp.events.common import Currency, Envelope
 from evp.events.orders import OrderLine, OrderPlaced, ShippingAddress
+from evp.testing.samples import reference_order
 
 __all__ = [
     "METRICS",
@@ -118,35 +116,8 @@ def _operations(contender: Contender) -> dict[str, Callable[[], object]]:
 
 
 def sample_order() -> OrderPlaced:
-    """The benchmark event: three lines, a shipping address, Decimal prices, a causation id."""
-    lines = [
-        OrderLine(sku="SKU-RED-MUG", quantity=2, unit_price=Decimal("19.99")),
-        OrderLine(sku="SKU-BLUE-TEAPOT", quantity=1, unit_price=Decimal("34.50")),
-        OrderLine(sku="SKU-GREEN-TEA-250G", quantity=3, unit_price=Decimal("7.25")),
-    ]
-    return OrderPlaced(
-        envelope=Envelope(
-            event_id=uuid.UUID("6f1c1d1e-8a4b-4c5d-9e6f-7a8b9c0d1e2f"),
-            event_type=OrderPlaced.FULL_NAME,
-            timestamp=datetime.datetime(2024, 5, 17, 12, 34, 56, 789000, tzinfo=datetime.UTC),
-            version=OrderPlaced.VERSION,
-            source="orders",
-            correlation_id=uuid.UUID("0b8e5f7a-3c2d-4e1f-8a9b-0c1d2e3f4a5b"),
-            causation_id=uuid.UUID("9d8c7b6a-5f4e-4d3c-b2a1-0f9e8d7c6b5a"),
-        ),
-        order_id=uuid.UUID("1a2b3c4d-5e6f-4a7b-8c9d-0e1f2a3b4c5d"),
-        user_id=uuid.UUID("5d4c3b2a-1f0e-4d9c-8b7a-6f5e4d3c2b1a"),
-        lines=lines,
-        total=sum((line.unit_price * line.quantity for line in lines), Decimal("0.00")),
-        currency=Currency.EUR,
-        shipping_address=ShippingAddress(
-            recipient="Ada Lovelace",
-            street="12 St James's Square",
-            city="London",
-            postal_code="SW1Y 4JH",
-            country_code="GB",
-        ),
-    )
+    """The benchmark event: :func:`evp.testing.samples.reference_order`, fixed on every run."""
+    return reference_order()
 
 
 def contenders(order: OrderPlaced) -> list[Contender]:

@@ -115,6 +115,12 @@ def _show(args: argparse.Namespace) -> int:
     print(f"dead letter {letter.topic}[{letter.partition}]@{letter.offset}")
     print(f"  reason:    {letter.reason}")
     print(f"  error:     {letter.error_type}: {letter.error_message}")
+    for problem in letter.problems:
+        print(f"  problem:   {problem.type} at {problem.path}: {problem.description()}")
+        if problem.info:
+            print(f"             {problem.info}")
+        print(f"             reader: {problem.reader}")
+        print(f"             writer: {problem.writer}")
     when = letter.original_timestamp.isoformat() if letter.original_timestamp else "unknown"
     print(f"  original:  {_origin(letter)} at {when}")
     print(f"  group:     {letter.group} ({letter.attempts} attempt(s))")
@@ -123,7 +129,9 @@ def _show(args: argparse.Namespace) -> int:
     print("  headers:")
     for name, value in letter.headers:
         print(f"    {name}: {_text_or_hex(value)}")
-    with RegistrySchemaLookup(settings.schema_registry_url) as lookup:
+    with RegistrySchemaLookup(
+        settings.schema_registry_url, credentials=settings.schema_registry_credentials
+    ) as lookup:
         try:
             schema_id, body = decoded_body(letter, lookup)
         except AvroError as error:

@@ -10,7 +10,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import dataclasses
-from contextlib import ExitStack
+from contextlib import AsyncExitStack
 from typing import Any
 
 
@@ -50,14 +50,18 @@ def _replay(args: argparse.Namespace) -> int:
         database = dataclasses.replace(database, url=args.database_url)
     # Resolved before any database starts, so a typo fails at once.
     projection = find_projection(args.service, args.projection, module=args.module)
-    with ExitStack() as stack:
-        url = database.open(stack)
-        handled, position = asyncio.run(_rebuild(url, projection, args.batch_size))
+    handled, position = asyncio.run(_rebuild_service(database, projection, args.batch_size))
     print(
         f"rebuilt {args.service}/{projection.name} from {handled} events"
         f" (checkpoint at position {position})"
     )
     return 0
+
+
+async def _rebuild_service(database: Any, projection: Any, batch_size: int) -> tuple[int, int]:
+    async with AsyncExitStack() as stack:
+        url = await database.open(stack)
+        return await _rebuild(url, projection, batch_size)
 
 
 async def _rebuild(url: str, projection: Any, batch_size: int) -> tuple[int, int]:

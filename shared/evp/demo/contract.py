@@ -1,7 +1,12 @@
-"""The demo's first half: the contract, offline — lint, codegen, the codec, evolution."""
+"""The demo's first half: the contract, offline — lint, codegen, the codec, evolution.
+
+Lint and codegen are the schema tooling's commands; the demo runs them through ``evp`` (as
+a developer would) rather than importing the tooling, which the runtime never does.
+"""
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import decimal
 import io
@@ -15,6 +20,7 @@ import fastavro
 
 from evp.avro import AvroCodec, AvroError, InMemorySchemaLookup
 from evp.avro.wire import frame_header
+from evp.contract import Catalog, load_catalog
 from evp.events import (
     Currency,
     OrderLine,
@@ -38,34 +44,42 @@ def step(title: str) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
     return decorate
 
 
-@step("1. Lint the contract in schemas/ (like buf lint)")
-def lint_schemas() -> Any:
-    from evp_codegen.catalog import load_catalog
-    from evp_codegen.lint import lint
+def _evp(*argv: str) -> tuple[int, str, str]:
+    """Run an ``evp`` command in this process; its exit code, standard output and error."""
+    from evp.cli.main import main
 
-    catalog = load_catalog(_REPO / "schemas")
-    findings = lint(catalog)
+    out, err = io.StringIO(), io.StringIO()
+    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+        code = main(list(argv))
+    return code, out.getvalue(), err.getvalue()
+
+
+@step("1. Lint the contract in schemas/ (like buf lint)")
+def lint_schemas() -> Catalog:
+    schemas = _REPO / "schemas"
+    catalog = load_catalog(schemas)
+    _, out, _ = _evp("schemas", "lint", "--schemas", str(schemas), "--format", "json")
+    findings = json.loads(out)
     versions = sum(len(s.versions) for s in catalog.subjects.values())
     print(
         f"{len(catalog.subjects)} subjects, {versions} schema versions, {len(findings)} finding(s)"
     )
     for finding in findings:
-        print(f"  {finding.format(_REPO)}")
+        print(f"  {finding['file']}: {finding['path']}: {finding['rule']}: {finding['message']}")
     return catalog
 
 
 @step("2. Check the generated event library is fresh (evp codegen --check)")
-def check_codegen(catalog: Any) -> None:
-    from evp_codegen.generator import generate
-    from evp_codegen.source import DirectorySource
-
-    library = generate(catalog, DirectorySource(), package="evp.events")
-    stale = library.stale_files(_REPO / "shared" / "evp" / "events")
-    print(f"{len(library.files)} generated files, {len(stale)} stale")
+def check_codegen(catalog: Catalog) -> None:
+    out_dir = _REPO / "shared" / "evp" / "events"
+    _, out, err = _evp("codegen", "--check", "--schemas", str(catalog.root), "--out", str(out_dir))
+    stale = [line for line in err.splitlines() if line.endswith("stale; run `evp codegen`")]
+    print((out or err).strip().splitlines()[-1])
+    print(f"{len(stale)} stale")
 
 
 @step("3. Register every subject's history, oldest first")
-def register(catalog: Any) -> InMemorySchemaLookup:
+def register(catalog: Catalog) -> InMemorySchemaLookup:
     lookup = InMemorySchemaLookup()
     for version in catalog.iter_versions():
         schema_id = lookup.register(version.subject, version.schema_text)
@@ -105,7 +119,7 @@ def round_trip(lookup: InMemorySchemaLookup) -> None:
 
 
 @step("5. Schema evolution: an OrderPlaced v1 message read as v2")
-def evolution(catalog: Any, lookup: InMemorySchemaLookup) -> None:
+def evolution(catalog: Catalog, lookup: InMemorySchemaLookup) -> None:
     v1 = catalog.subjects[OrderPlaced.SUBJECT].versions[0]
     schema_id = lookup.id_for(v1.subject, v1.schema_text)
     datum = {
@@ -145,9 +159,9 @@ def bad_bytes(lookup: InMemorySchemaLookup) -> None:
             print(f"  {label:22} -> {type(error).__name__}: {error}")
 
 
-def run_contract() -> Any:
+def run_contract() -> Catalog:
     """Steps 1-6; returns the loaded catalog for the live half."""
-    catalog = lint_schemas()
+    catalog: Catalog = lint_schemas()
     check_codegen(catalog)
     lookup = register(catalog)
     round_trip(lookup)

@@ -1,7 +1,8 @@
-"""The demo's second half, live: the registry server, Kafka, two event-sourced components.
+"""The demo's second half, live: the registry server, Kafka, two services on the kit.
 
 Everything starts embedded in temporary directories (a real Postgres, librdkafka's mock
-Kafka cluster over TCP, our registry over HTTP) and is gone when the demo ends.
+Kafka cluster over TCP, our registry over HTTP) and is gone when the demo ends. The two
+services are :mod:`evp.demo.services`, run in this process as ``evp serve`` runs them.
 """
 
 from __future__ import annotations
@@ -9,56 +10,37 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import dataclasses
-import decimal
 import json
 import tempfile
 import uuid
-from collections.abc import AsyncIterator, Callable
+from pathlib import Path
 from typing import Any, ClassVar, cast
 
 from confluent_kafka import Producer
 from confluent_kafka.schema_registry import SchemaRegistryClient
 
-from evp.avro import AvroError, Event
+from evp.avro import AvroError
+from evp.contract.catalog import Catalog
+from evp.contract.registration import plan_registration
 from evp.demo.contract import step
-from evp.events import (
-    EVENT_TYPES,
-    Currency,
-    OrderConfirmed,
-    OrderLine,
-    OrderPlaced,
-    PaymentMethod,
-    PaymentProcessed,
-)
-from evp.eventstore.outbox import OutboxRelay
-from evp.eventstore.postgres import PostgresRecorder, PostgresTransaction
-from evp.eventstore.store import EventStore
-from evp.messaging import (
-    DeadLettered,
-    EmbeddedKafka,
-    EventBus,
-    MessageContext,
-    MessagingError,
-    MessagingSettings,
-)
+from evp.demo.services import orders, payments
+from evp.events import OrderConfirmed, OrderPlaced, PaymentProcessed
+from evp.eventstore.database import ServiceDatabase
+from evp.messaging import DeadLettered, EmbeddedKafka, MessagingError, MessagingSettings
 from evp.postgres.database import create_database
 from evp.postgres.embedded import EmbeddedPostgres
 from evp.registry.testing import running_registry
-from evp_codegen.catalog import Catalog
-from evp_codegen.registration import plan_registration
+from evp.service import ServiceSettings
+from evp.service.inprocess import RunningService, running_service
+from evp.testing.samples import order_placed
 
 __all__ = ["run_platform"]
 
-Store = EventStore[PostgresTransaction]
-
-
-@dataclasses.dataclass
-class _Component:
-    """One service's store, bus and outbox relay."""
-
-    store: Store
-    bus: EventBus
-    relay: OutboxRelay
+_ORDER = {
+    "user_id": "6c1f6e0e-7d0a-4a59-9f5f-0d5e4c9f2a11",
+    "currency": "EUR",
+    "lines": [{"sku": "BOOK-42", "quantity": 2, "unit_price": "19.99"}],
+}
 
 
 class _UnregisteredOrderPlaced(OrderPlaced):
@@ -125,107 +107,46 @@ def start_kafka(stack: contextlib.ExitStack) -> EmbeddedKafka:
 async def _live(settings: MessagingSettings, orders_url: str, payments_url: str) -> None:
     dead_letters: list[DeadLettered] = []
     async with (
-        _component(
-            "orders", orders_url, settings, (OrderPlaced, OrderConfirmed), _orders
-        ) as orders,
-        _component("payments", payments_url, settings, (PaymentProcessed,), _payments) as payments,
+        running_service(orders, _settings("orders", orders_url, settings)) as shop,
+        running_service(payments, _settings("payments", payments_url, settings)) as bank,
     ):
-        payments.bus.on_dead_letter(dead_letters.append)
-        await saga_slice(orders, payments)
-        await strict_refusal(orders)
-        await dead_letter(settings, orders, dead_letters)
-
-
-@contextlib.asynccontextmanager
-async def _component(
-    service: str,
-    database_url: str,
-    settings: MessagingSettings,
-    publishes: tuple[type[Event], ...],
-    subscribe: Callable[[EventBus, Store], None],
-) -> AsyncIterator[_Component]:
-    recorder = await PostgresRecorder.connect(database_url)
-    bus = EventBus(settings, service=service, publishes=publishes)
-    store: Store = EventStore(recorder, bus.codec)
-    subscribe(bus, store)
-    try:
-        async with bus:
-            await bus.wait_assigned()
-            relay = OutboxRelay(
-                recorder,
-                bus.publisher,
-                name=f"{service}-relay",
-                topic_of=lambda event_type: bus.topics.of(EVENT_TYPES[event_type]),
-            )
-            yield _Component(store, bus, relay)
-    finally:
-        await recorder.close()
-
-
-def _payments(bus: EventBus, store: Store) -> None:
-    @bus.subscriber(group="payments", events=(OrderPlaced,))
-    async def take_payment(event: OrderPlaced, context: MessageContext) -> None:
-        async with store.transaction() as transaction:
-            if not await transaction.mark_processed("payments", event.envelope.event_id):
-                return
-            payment = PaymentProcessed.new(
-                payment_id=uuid.uuid4(),
-                order_id=event.order_id,
-                amount=event.total,
-                currency=event.currency,
-                method=PaymentMethod.CARD,
-                provider_reference=f"psp-{event.order_id.hex[:8]}",
-                source="payments",
-                caused_by=event,
-            )
-            stream = f"payment-{event.order_id}"
-            await store.append(stream, [payment], expected_version=0, transaction=transaction)
-
-
-def _orders(bus: EventBus, store: Store) -> None:
-    @bus.subscriber(group="orders", events=(PaymentProcessed,))
-    async def confirm(event: PaymentProcessed, context: MessageContext) -> None:
-        async with store.transaction() as transaction:
-            if not await transaction.mark_processed("orders", event.envelope.event_id):
-                return
-            confirmed = OrderConfirmed.new(
-                order_id=event.order_id,
-                reservation_id=uuid.uuid4(),
-                payment_id=event.payment_id,
-                source="orders",
-                caused_by=event,
-            )
-            stream = f"order-{event.order_id}"
-            await store.append(stream, [confirmed], expected_version=1, transaction=transaction)
+        bank.runtime.bus.on_dead_letter(dead_letters.append)
+        await saga_slice(shop, bank)
+        await strict_refusal(shop)
+        await dead_letter(settings, bank, dead_letters)
 
 
 def _new_order() -> OrderPlaced:
-    return OrderPlaced.new(
-        order_id=uuid.uuid4(),
-        user_id=uuid.uuid4(),
-        lines=[OrderLine(sku="BOOK-42", quantity=2, unit_price=decimal.Decimal("19.99"))],
-        total=decimal.Decimal("39.98"),
-        currency=Currency.EUR,
-        source="orders",
+    return order_placed(source="orders")
+
+
+def _settings(service: str, database_url: str, messaging: MessagingSettings) -> ServiceSettings:
+    return ServiceSettings(
+        service=service,
+        database=ServiceDatabase(service, database_url, Path(".evp") / service),
+        messaging=messaging,
     )
 
 
-@step("9. Two services, two event stores, one flow: OrderPlaced -> payment -> confirmation")
-async def saga_slice(orders: _Component, payments: _Component) -> None:
-    placed = [_new_order() for _ in range(2)]
-    for order in placed:
+@step("9. Two services on the kit, two event stores, one flow: order -> payment -> confirmation")
+async def saga_slice(shop: RunningService, bank: RunningService) -> None:
+    order_ids = []
+    for _ in range(2):
         # One transaction appends the event and, the events table being the outbox,
         # schedules it for publication: no dual write.
-        await orders.store.append(f"order-{order.order_id}", [order], expected_version=0)
-    async with asyncio.timeout(60):
-        while len(await _of(orders.store, OrderConfirmed)) < len(placed):
-            await orders.relay.drain()
-            await payments.relay.drain()
-            await asyncio.sleep(0.05)
-    paid = {e.order_id: e for e in await _of(payments.store, PaymentProcessed)}
-    confirmed = {e.order_id: e for e in await _of(orders.store, OrderConfirmed)}
-    for order in placed:
-        payment, confirmation = paid[order.order_id], confirmed[order.order_id]
+        response = await shop.http.post("/orders", json=_ORDER)
+        order_ids.append(response.json()["order_id"])
+
+    async def confirmed() -> bool:
+        answers = [await shop.http.get(f"/orders/{order_id}") for order_id in order_ids]
+        return all(a.json()["status"] == "confirmed" for a in answers)
+
+    await shop.wait_for(confirmed, timeout=60)
+    placed = {e.order_id: e for e in await _of(shop, OrderPlaced)}
+    paid = {e.order_id: e for e in await _of(bank, PaymentProcessed)}
+    confirmations = {e.order_id: e for e in await _of(shop, OrderConfirmed)}
+    for order_id, order in placed.items():
+        payment, confirmation = paid[order_id], confirmations[order_id]
         print(
             f"order {_short(order.order_id)} (correlation {_short(order.envelope.correlation_id)})"
         )
@@ -234,25 +155,27 @@ async def saga_slice(orders: _Component, payments: _Component) -> None:
             by = _short(cause) if cause else "(a user request)"
             name, source = type(event).__name__, event.envelope.source
             print(f"  {name:17} {_short(event.envelope.event_id)} from {source:8} caused by {by}")
+    ready = (await bank.http.get("/health/ready")).json()
+    print(f"payments /health/ready: {ready['status']} ({', '.join(ready['checks'])})")
 
 
 @step("10. Strict mode: a schema the registry does not hold is refused before any byte is sent")
-async def strict_refusal(orders: _Component) -> None:
+async def strict_refusal(shop: RunningService) -> None:
     order = _new_order()
     rogue = _UnregisteredOrderPlaced(
         **{f.name: getattr(order, f.name) for f in dataclasses.fields(order)}
     )
     try:
-        await orders.bus.publish(cast(OrderPlaced, rogue))
+        await shop.runtime.bus.publish(cast(OrderPlaced, rogue))
     except (AvroError, MessagingError) as error:
         print(f"{type(error).__name__}: {error}")
 
 
 @step("11. Unreadable bytes on a topic are dead-lettered with their reason; the consumer goes on")
 async def dead_letter(
-    settings: MessagingSettings, orders: _Component, dead_letters: list[DeadLettered]
+    settings: MessagingSettings, bank: RunningService, dead_letters: list[DeadLettered]
 ) -> None:
-    topic = orders.bus.topics.of(OrderPlaced)
+    topic = bank.runtime.bus.topics.of(OrderPlaced)
     producer = Producer({"bootstrap.servers": settings.bootstrap_servers})
     producer.produce(topic, key=b"not-avro", value=b'{"order_id": "oops"}')
     producer.flush(10)
@@ -268,8 +191,8 @@ async def dead_letter(
     print("  inspect it with: evp dlq list --topic", topic)
 
 
-async def _of(store: Store, kind: type[Any]) -> list[Any]:
-    return [r.event for r in await store.read_all(0) if isinstance(r.event, kind)]
+async def _of(service: RunningService, kind: type[Any]) -> list[Any]:
+    return [r.event for r in await service.runtime.store.read_all(0) if isinstance(r.event, kind)]
 
 
 def _short(value: uuid.UUID) -> str:

@@ -5,7 +5,9 @@ expected version, a gap-free global position, and per-consumer tracking in trans
 :class:`PostgresRecorder` and :class:`MemoryRecorder` are peers passing one conformance
 suite. :class:`EventStore` stores generated events as wire-format frames and reads them
 back as the current classes; :class:`Aggregate` and :class:`Repository` build on it;
-:class:`OutboxRelay` publishes stored events through a :class:`RawPublisher`;
+:class:`OutboxRelay` publishes stored events through an :class:`Outlet` (the event bus),
+parking a stream whose event can never be published; an idempotent claim's transaction
+(:mod:`evp.eventstore.unit_of_work`) is joined by appends in the handler;
 :class:`ProjectionRunner` and :func:`project_once` keep read models up to date.
 """
 
@@ -19,10 +21,19 @@ from evp.eventstore.errors import (
     ProjectionNotFound,
     PublishFailed,
     RecorderError,
+    StreamNotParked,
     UnknownEventType,
 )
+from evp.eventstore.failure import Failure, classify
 from evp.eventstore.memory import MemoryRecorder, MemoryTransaction
-from evp.eventstore.outbox import DEFAULT_RELAY_NAME, OutboxRelay, RawPublisher, topic_router
+from evp.eventstore.outbox import (
+    DEFAULT_RELAY_NAME,
+    OutboxRelay,
+    Outlet,
+    RawPublisher,
+    RelayStats,
+    TopicRouting,
+)
 from evp.eventstore.postgres import PostgresRecorder, PostgresTransaction
 from evp.eventstore.projection import (
     PROJECTIONS_MODULE,
@@ -33,6 +44,7 @@ from evp.eventstore.projection import (
 )
 from evp.eventstore.recorder import (
     NewEvent,
+    ParkedStream,
     PositionRecorder,
     StoredEvent,
     StreamRecorder,
@@ -42,6 +54,7 @@ from evp.eventstore.recorder import (
 from evp.eventstore.repository import Repository
 from evp.eventstore.schemas import StoredSchemas, codec_from_store
 from evp.eventstore.store import EventStore, Recorded
+from evp.eventstore.unit_of_work import current_transaction, joined
 
 __all__ = [
     "DEFAULT_RELAY_NAME",
@@ -52,10 +65,13 @@ __all__ = [
     "DuplicateEventError",
     "EventStore",
     "EventStoreError",
+    "Failure",
     "MemoryRecorder",
     "MemoryTransaction",
     "NewEvent",
     "OutboxRelay",
+    "Outlet",
+    "ParkedStream",
     "PositionRecorder",
     "PostgresRecorder",
     "PostgresTransaction",
@@ -66,18 +82,23 @@ __all__ = [
     "RawPublisher",
     "Recorded",
     "RecorderError",
+    "RelayStats",
     "Repository",
     "ServiceDatabase",
     "StoredEvent",
     "StoredSchemas",
+    "StreamNotParked",
     "StreamRecorder",
+    "TopicRouting",
     "TrackingRecorder",
     "Transaction",
     "UnexpectedEvent",
     "UnknownEventType",
+    "classify",
     "codec_from_store",
+    "current_transaction",
     "database_url_variable",
     "find_projection",
+    "joined",
     "project_once",
-    "topic_router",
 ]

@@ -13,7 +13,7 @@ import dataclasses
 import os
 import re
 from collections.abc import Mapping
-from contextlib import ExitStack
+from contextlib import AsyncExitStack
 from pathlib import Path
 
 from evp.postgres import EmbeddedPostgres, ensure_database
@@ -49,13 +49,20 @@ class ServiceDatabase:
             data_dir=PlatformSettings.from_env(env).data_dir / service,
         )
 
-    def open(self, stack: ExitStack) -> str:
+    async def open(self, stack: AsyncExitStack) -> str:
         """The database URL, starting the embedded Postgres (stopped with ``stack``) if needed.
 
-        Call it before the event loop starts, as a service's start-up does: starting the
-        embedded server blocks.
+        Starting and stopping the embedded server block for a second or two, so both run
+        on a worker thread: the event loop, and whatever else it serves, keeps going.
         """
         if self.url is not None:
             return self.url
-        server = stack.enter_context(EmbeddedPostgres(self.data_dir / "postgres"))
-        return asyncio.run(ensure_database(server.url(), self.service.replace("-", "_")))
+        loop = asyncio.get_running_loop()
+        server = EmbeddedPostgres(self.data_dir / "postgres")
+        admin = await loop.run_in_executor(None, server.start)
+
+        async def stop() -> None:
+            await loop.run_in_executor(None, server.stop)
+
+        stack.push_async_callback(stop)
+        return await ensure_database(admin, self.service.replace("-", "_"))

@@ -15,6 +15,7 @@ __all__ = [
     "ProjectionNotFound",
     "PublishFailed",
     "RecorderError",
+    "StreamNotParked",
     "UnknownEventType",
 ]
 
@@ -86,7 +87,12 @@ class UnknownEventType(EventStoreError):
 
 
 class PublishFailed(EventStoreError):
-    """The relay's publisher did not confirm an event; its progress was not recorded."""
+    """The relay's publisher did not confirm an event for now; its progress was not recorded.
+
+    Raised for failures worth retrying (the broker or the network is down); the cause is
+    the publisher's own error. An event that can never be published parks its stream
+    instead (see :mod:`evp.eventstore.outbox`).
+    """
 
     def __init__(self, *, relay: str, topic: str, stream_id: str, position: int) -> None:
         super().__init__(
@@ -100,6 +106,17 @@ class PublishFailed(EventStoreError):
         self.topic = topic
         self.stream_id = stream_id
         self.position = position
+
+
+class StreamNotParked(EventStoreError):
+    """A retry was asked for a stream the relay has not parked."""
+
+    def __init__(self, relay: str, stream_id: str) -> None:
+        super().__init__(
+            f"relay {relay} has not parked stream {stream_id}", relay=relay, stream_id=stream_id
+        )
+        self.relay = relay
+        self.stream_id = stream_id
 
 
 class ProjectionNotFound(EventStoreError):

@@ -2,8 +2,8 @@
 
 It keeps the same promises, checked by the same conformance suite: appends are atomic and
 guarded by the expected version, positions are gap-free and visible in order, a
-transaction's appends, marks and checkpoints commit together or not at all, and a second
-transaction marking an event another one has marked waits for it to end.
+transaction's appends, marks, checkpoints and parked streams commit together or not at
+all, and a second transaction marking an event another one has marked waits for it to end.
 
 Commits run without awaiting, so on one event loop each is atomic. Frames are stored as
 given, so whatever reads them back runs the real decoding path.
@@ -18,7 +18,7 @@ from collections.abc import AsyncIterator, Callable, Collection, Mapping, Sequen
 from contextlib import asynccontextmanager
 
 from evp.eventstore.errors import ConcurrencyError, DuplicateEventError
-from evp.eventstore.recorder import NewEvent, StoredEvent
+from evp.eventstore.recorder import NewEvent, ParkedStream, StoredEvent
 
 __all__ = ["MemoryRecorder", "MemoryTransaction"]
 
@@ -46,6 +46,7 @@ class MemoryRecorder:
         # Marks made by open transactions; a second marker waits for the owner to end.
         self._claims: dict[tuple[str, uuid.UUID], tuple[MemoryTransaction, asyncio.Event]] = {}
         self._checkpoint_locks: dict[str, asyncio.Lock] = {}
+        self._parked: dict[str, dict[str, ParkedStream]] = {}
 
     # -- streams ------------------------------------------------------------------------
 
@@ -141,6 +142,10 @@ class MemoryRecorder:
         """Whether ``consumer`` has committed handling ``event_id``."""
         return (consumer, event_id) in self._processed
 
+    async def parked_streams(self, relay: str) -> list[ParkedStream]:
+        """The streams ``relay`` has parked (committed), by position."""
+        return _by_position(self._parked.get(relay, {}))
+
     # -- committing ---------------------------------------------------------------------
 
     def _commit(self, transaction: MemoryTransaction) -> None:
@@ -152,6 +157,13 @@ class MemoryRecorder:
             self._processed = {key for key in self._processed if key[0] != consumer}
         self._processed.update(transaction._marks)
         self._checkpoints.update(transaction._saved)
+        for relay, streams in transaction._parks.items():
+            parked = self._parked.setdefault(relay, {})
+            for stream_id, stream in streams.items():
+                if stream is None:
+                    parked.pop(stream_id, None)
+                else:
+                    parked[stream_id] = stream
 
     def _commit_appends(self, appends: Sequence[_Append]) -> None:
         # Check every append before applying any, so a conflict leaves no trace.
@@ -204,6 +216,8 @@ class MemoryTransaction:
         self._resets: list[str] = []
         self._locked: set[str] = set()
         self._callbacks: list[Callable[[], None]] = []
+        # Staged parks by relay and stream; None stages an unpark.
+        self._parks: dict[str, dict[str, ParkedStream | None]] = {}
 
     async def append(
         self, stream_id: str, expected_version: int, events: Sequence[NewEvent]
@@ -261,6 +275,23 @@ class MemoryTransaction:
         self._saved.pop(consumer, None)
         self._marks = {key for key in self._marks if key[0] != consumer}
 
+    async def park(
+        self, relay: str, stream_id: str, *, position: int, event_type: str, reason: str
+    ) -> None:
+        """Park ``stream_id`` for ``relay`` at ``position`` when the transaction commits."""
+        parked = ParkedStream(stream_id, position, event_type, reason, self._recorder._clock())
+        self._parks.setdefault(relay, {})[stream_id] = parked
+
+    async def unpark(self, relay: str, stream_id: str) -> None:
+        """Let ``relay`` publish ``stream_id`` again when the transaction commits."""
+        self._parks.setdefault(relay, {})[stream_id] = None
+
+    async def parked_streams(self, relay: str) -> list[ParkedStream]:
+        """The streams ``relay`` has parked, staged changes included, by position."""
+        parked: dict[str, ParkedStream | None] = dict(self._recorder._parked.get(relay, {}))
+        parked.update(self._parks.get(relay, {}))
+        return _by_position({k: v for k, v in parked.items() if v is not None})
+
     def on_commit(self, callback: Callable[[], None]) -> None:
         """Run ``callback`` after this transaction commits (never if it rolls back)."""
         self._callbacks.append(callback)
@@ -272,6 +303,10 @@ class MemoryTransaction:
         for consumer in self._locked:
             self._recorder._checkpoint_locks[consumer].release()
         self._locked.clear()
+
+
+def _by_position(parked: Mapping[str, ParkedStream]) -> list[ParkedStream]:
+    return sorted(parked.values(), key=lambda stream: stream.position)
 
 
 def _check_expected(expected_version: int) -> None:

@@ -8,7 +8,8 @@ what it needs:
 2. :class:`PositionRecorder` adds a global, gap-free, ordered position across streams: the
    outbox relay and projections follow it, so the event table doubles as the outbox.
 3. :class:`TrackingRecorder` adds transactions in which appends, "this consumer processed
-   that event" marks and checkpoints commit together with a handler's own changes.
+   that event" marks and checkpoints commit together with a handler's own changes, and
+   the streams an outbox relay parked (it cannot publish them until someone retries).
 
 The records are plain values: events travel as Confluent wire-format frames and are stored
 exactly so, next to the metadata worth querying.
@@ -25,6 +26,7 @@ from typing import Protocol, TypeVar
 
 __all__ = [
     "NewEvent",
+    "ParkedStream",
     "PositionRecorder",
     "StoredEvent",
     "StreamRecorder",
@@ -57,6 +59,20 @@ class StoredEvent:
     causation_id: uuid.UUID | None
     recorded_at: datetime.datetime
     data: bytes
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class ParkedStream:
+    """A stream a relay stopped publishing at ``position``: that event cannot be published.
+
+    Its later events wait in the event table, so the stream's order holds once it resumes.
+    """
+
+    stream_id: str
+    position: int
+    event_type: str
+    reason: str
+    parked_at: datetime.datetime
 
 
 class StreamRecorder(Protocol):
@@ -162,6 +178,20 @@ class Transaction(Protocol):
         """Forget ``consumer``'s position and processed events (before a rebuild)."""
         ...
 
+    async def park(
+        self, relay: str, stream_id: str, *, position: int, event_type: str, reason: str
+    ) -> None:
+        """Park ``stream_id`` for ``relay`` at ``position`` (again: the new position wins)."""
+        ...
+
+    async def unpark(self, relay: str, stream_id: str) -> None:
+        """Let ``relay`` publish ``stream_id`` again."""
+        ...
+
+    async def parked_streams(self, relay: str) -> list[ParkedStream]:
+        """The streams ``relay`` has parked, as this transaction sees them, by position."""
+        ...
+
 
 T_co = TypeVar("T_co", bound=Transaction, covariant=True)
 
@@ -179,4 +209,8 @@ class TrackingRecorder(PositionRecorder, Protocol[T_co]):
 
     async def is_processed(self, consumer: str, event_id: uuid.UUID) -> bool:
         """Whether ``consumer`` has committed handling ``event_id``."""
+        ...
+
+    async def parked_streams(self, relay: str) -> list[ParkedStream]:
+        """The streams ``relay`` has parked (committed), by position."""
         ...

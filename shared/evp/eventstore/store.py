@@ -4,6 +4,10 @@
 encodes each event with its class's registered schema (the frame carries the schema id);
 reading decodes each frame into the *current* generated class named by its event type, so
 an event written with an older schema comes back as today's class, new fields defaulted.
+
+Appending applies the same causation rule as publishing (:func:`evp.causation.linked_to_handled`):
+an event built without links while a handler runs is stored as a reaction to the handled
+event, so it keeps its flow when the outbox relay publishes it.
 """
 
 from __future__ import annotations
@@ -15,9 +19,11 @@ from contextlib import AbstractAsyncContextManager
 from typing import Generic, TypeVar
 
 from evp.avro import AvroCodec, Event
+from evp.causation import linked_to_handled
 from evp.events import EVENT_TYPES
 from evp.eventstore.errors import UnknownEventType
 from evp.eventstore.recorder import NewEvent, StoredEvent, TrackingRecorder, Transaction
+from evp.eventstore.unit_of_work import current_transaction
 
 __all__ = ["EventStore", "Recorded"]
 
@@ -68,7 +74,12 @@ class EventStore(Generic[T]):
     # -- writing ------------------------------------------------------------------------
 
     def encode(self, event: Event) -> NewEvent:
-        """``event`` as the recorder stores it: its frame and its envelope's metadata."""
+        """``event`` as the recorder stores it: its frame and its envelope's metadata.
+
+        Inside a handler, an event built as the start of a new flow is linked to the
+        handled event first, as :meth:`append` and the bus's publish do.
+        """
+        event = linked_to_handled(event)
         envelope = event.envelope
         return NewEvent(
             event_id=envelope.event_id,
@@ -89,10 +100,15 @@ class EventStore(Generic[T]):
         """Append ``events`` to ``stream_id`` after ``expected_version``; the new version.
 
         Within ``transaction`` the append commits with it, and a conflict is raised when it
-        commits; otherwise it commits at once.
+        commits; otherwise it commits at once. Without one, the transaction of an
+        idempotent claim running in this context joins it (see
+        :mod:`evp.eventstore.unit_of_work`). Inside a handler, events built without causal
+        links are stored as caused by the handled event.
         """
         await self._keep_schemas(events)
         encoded = [self.encode(event) for event in events]
+        if transaction is None:
+            transaction = current_transaction(self._recorder)
         if transaction is not None:
             return await transaction.append(stream_id, expected_version, encoded)
         return await self._recorder.append(stream_id, expected_version, encoded)

@@ -1,9 +1,12 @@
-"""Test doubles of the outbox's collaborators: a publisher that records, fails or hangs."""
+"""Test doubles of the outbox's collaborators: a publisher that records, fails, refuses or hangs."""
 
 from __future__ import annotations
 
 import asyncio
 import dataclasses
+from collections.abc import Callable
+
+from evp.messaging.topics import TopicNames
 
 __all__ = ["PublishedMessage", "PublisherDown", "RecordingPublisher"]
 
@@ -27,26 +30,42 @@ class PublisherDown(ConnectionError):
 
 
 class RecordingPublisher:
-    """A :class:`~evp.eventstore.outbox.RawPublisher` that keeps what it confirms.
+    """An :class:`~evp.eventstore.outbox.Outlet` that keeps what it confirms.
 
-    After ``fail_after`` confirmed messages it raises :class:`PublisherDown` for every
-    further one; after ``hang_after`` it never confirms again (until cancelled), the way a
-    process killed mid-batch never gets to record its progress.
+    ``topics`` names the deployment's topics, as the bus's do (default: no prefix). After
+    ``fail_after`` confirmed messages it raises :class:`PublisherDown` for every further
+    one; after ``hang_after`` it never confirms again (until cancelled), the way a process
+    killed mid-batch never gets to record its progress. ``refuse`` answers, for a message,
+    the error to raise instead of confirming it (``None``: confirm), the way a broker
+    refuses a frame for good.
     """
 
-    def __init__(self, *, fail_after: int | None = None, hang_after: int | None = None) -> None:
+    def __init__(
+        self,
+        *,
+        topics: TopicNames | None = None,
+        fail_after: int | None = None,
+        hang_after: int | None = None,
+        refuse: Callable[[PublishedMessage], Exception | None] | None = None,
+    ) -> None:
+        self.topics = topics or TopicNames()
         self.messages: list[PublishedMessage] = []
         self.fail_after = fail_after
         self.hang_after = hang_after
+        self.refuse = refuse
         self.hanging = asyncio.Event()
 
     async def publish_raw(
         self, topic: str, key: bytes, value: bytes, headers: list[tuple[str, bytes]]
     ) -> None:
-        """Confirm (record) the message, unless told to fail or hang by now."""
+        """Confirm (record) the message, unless told to fail, refuse or hang by now."""
         if self.fail_after is not None and len(self.messages) >= self.fail_after:
             raise PublisherDown(f"publisher down after {self.fail_after} messages")
         if self.hang_after is not None and len(self.messages) >= self.hang_after:
             self.hanging.set()
             await asyncio.get_running_loop().create_future()
-        self.messages.append(PublishedMessage(topic, key, value, list(headers)))
+        message = PublishedMessage(topic, key, value, list(headers))
+        refusal = self.refuse(message) if self.refuse is not None else None
+        if refusal is not None:
+            raise refusal
+        self.messages.append(message)

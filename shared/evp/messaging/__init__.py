@@ -15,13 +15,20 @@ from evp.messaging.errors import (
     BusStateError,
     DeadLetterNotFound,
     DeliveryFailed,
+    HandlerTimedOut,
     IncompatibleSchema,
     InvalidSubscription,
     MessagingError,
     RegistryUnavailable,
     TopicUnavailable,
 )
-from evp.messaging.idempotency import InMemoryProcessedEvents, ProcessedEvents, idempotent
+from evp.messaging.idempotency import (
+    Claim,
+    InMemoryProcessedEvents,
+    ProcessedEvents,
+    TrackedProcessedEvents,
+    idempotent,
+)
 from evp.messaging.message import MessageContext
 from evp.messaging.producer import Delivery
 from evp.messaging.publisher import Published, Publisher, RawPublisher
@@ -31,6 +38,7 @@ from evp.messaging.topics import TopicNames
 __all__ = [
     "BrokerError",
     "BusStateError",
+    "Claim",
     "DeadLetter",
     "DeadLetterNotFound",
     "DeadLetterQueue",
@@ -40,6 +48,7 @@ __all__ = [
     "EmbeddedKafka",
     "EventBus",
     "GroupProtocol",
+    "HandlerTimedOut",
     "InMemoryProcessedEvents",
     "IncompatibleSchema",
     "InvalidSubscription",
@@ -56,6 +65,7 @@ __all__ = [
     "ReplayReport",
     "TopicNames",
     "TopicUnavailable",
+    "TrackedProcessedEvents",
     "handled_event",
     "idempotent",
 ]

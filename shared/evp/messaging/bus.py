@@ -45,6 +45,7 @@ from evp.messaging.subscriber import Subscriber
 from evp.messaging.subscription import Handler, Subscription
 from evp.messaging.topics import TopicAdmin, TopicNames
 from evp.messaging.verdicts import ReadVerdicts
+from evp.metrics import ServiceMetrics
 
 __all__ = ["EventBus"]
 
@@ -64,15 +65,16 @@ class EventBus:
         service: str,
         publishes: Iterable[type[Event]] = (),
         lookup: SchemaLookup | None = None,
+        metrics: ServiceMetrics | None = None,
     ) -> None:
         self.settings = settings
+        self.metrics = metrics
+        """Where consumers count dead letters, timeouts and fetch restarts (optional)."""
         self.service = service
         self.topics = TopicNames(settings.topic_prefix)
         self._publishes: list[type[Event]] = list(publishes)
         self._owned_lookup = (
-            RegistrySchemaLookup(settings.schema_registry_url, mode=settings.schema_mode)
-            if lookup is None
-            else None
+            RegistrySchemaLookup.from_settings(settings) if lookup is None else None
         )
         self.lookup: SchemaLookup = lookup or self._owned_lookup  # type: ignore[assignment]
         self.codec = AvroCodec(self.lookup)
@@ -83,6 +85,7 @@ class EventBus:
         self._producer: AsyncProducer | None = None
         self._publisher: Publisher | None = None
         self._bootstrap: str | None = None
+        self._admin: TopicAdmin | None = None
 
     @classmethod
     def from_env(cls, *, service: str, publishes: Iterable[type[Event]] = ()) -> EventBus:
@@ -92,7 +95,12 @@ class EventBus:
     # -- declaring ---------------------------------------------------------------------------
 
     def subscriber(
-        self, *, group: str, events: Sequence[type[Event]], retries: int | None = None
+        self,
+        *,
+        group: str,
+        events: Sequence[type[Event]],
+        retries: int | None = None,
+        timeout: float | None = None,
     ) -> Callable[[H], H]:
         """Declare the decorated async function as the handler of ``events`` in ``group``.
 
@@ -100,7 +108,9 @@ class EventBus:
         class, whichever compatible schema version wrote it) and its
         :class:`~evp.messaging.message.MessageContext`. A handler that raises is retried
         ``retries`` times (default: the settings'), with backoff, then its message is
-        dead-lettered. Declare subscribers before the bus starts.
+        dead-lettered. An attempt running longer than ``timeout`` seconds (default: the
+        settings' ``handler_timeout``) is cut off and counts as failed, so one hung handler
+        cannot hold the group's capacity. Declare subscribers before the bus starts.
         """
 
         def register(handler: H) -> H:
@@ -113,6 +123,7 @@ class EventBus:
                 events,
                 handler,
                 retries=self.settings.handler_retries if retries is None else retries,
+                timeout=self.settings.handler_timeout if timeout is None else timeout,
             )
             return handler
 
@@ -159,6 +170,7 @@ class EventBus:
         )
         producer.start()
         self._producer = producer
+        self._admin = admin
         self._publisher = Publisher(
             producer, self.codec, self.lookup, topics=self.topics, admin=admin
         )
@@ -173,16 +185,35 @@ class EventBus:
             await self.stop()
             raise
 
-    async def stop(self) -> None:
-        """Stop the consumers gracefully, wait for outstanding deliveries, close the clients."""
+    async def stop_consumers(self) -> None:
+        """Stop the consumers gracefully (running handlers finish); publishing goes on.
+
+        A service stops consuming first, so that what its last handlers stored can still
+        be relayed before the producer closes.
+        """
         subscribers, self._subscribers = self._subscribers, []
         await asyncio.gather(*(s.stop() for s in subscribers))
+
+    async def stop(self) -> None:
+        """Stop the consumers gracefully, wait for outstanding deliveries, close the clients."""
+        await self.stop_consumers()
         producer, self._producer = self._producer, None
         self._publisher = None
+        self._admin = None
         if producer is not None:
             await producer.close()
         if self._owned_lookup is not None:
             self._owned_lookup.close()
+
+    async def check_kafka(self, timeout: float = 2.0) -> str:
+        """Ask Kafka for its metadata; what answered. Raises :class:`BrokerError` if none did."""
+        admin = self._admin
+        if admin is None or self._producer is None:
+            raise BusStateError("the bus is not running", service=self.service)
+        count = await asyncio.get_running_loop().run_in_executor(
+            None, lambda: admin.brokers(timeout=timeout)
+        )
+        return f"{count} broker(s) at {self.bootstrap_servers}"
 
     async def __aenter__(self) -> Self:
         await self.start()
@@ -258,12 +289,12 @@ class EventBus:
         processor = MessageProcessor(
             subscription,
             codec=self.codec,
-            lookup=self.lookup,
             verdicts=self._verdicts,
             producer=producer,
             backoff=Backoff(settings.retry_backoff, settings.retry_backoff_max),
             stopping=lambda: bool(holder) and holder[0].stopping,
             observers=self._dead_letter_observers,
+            metrics=self.metrics,
         )
         subscriber = Subscriber(
             group=subscription.group,
@@ -279,6 +310,7 @@ class EventBus:
             max_in_flight=settings.max_in_flight,
             shutdown_timeout=settings.shutdown_timeout,
             commit_interval=settings.commit_interval,
+            metrics=self.metrics,
         )
         holder.append(subscriber)
         return subscriber

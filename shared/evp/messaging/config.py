@@ -15,6 +15,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from evp.credentials import BasicCredentials, split_credentials
 from evp.settings import PlatformSettings, SchemaMode, env_choice, env_float, env_int, env_str
 
 __all__ = [
@@ -51,6 +52,9 @@ class MessagingSettings:
     bootstrap_servers: str | None
     """Kafka's bootstrap address; ``None`` starts the embedded broker in this process."""
     schema_registry_url: str = DEFAULT_REGISTRY_URL
+    """Never holds credentials: a ``user:password@`` given in it moves to the next field."""
+    schema_registry_credentials: BasicCredentials | None = None
+    """Basic-auth credentials for the registry (``SCHEMA_REGISTRY_BASIC_AUTH_USER_INFO``)."""
     schema_mode: SchemaMode = SchemaMode.STRICT
     topic_prefix: str = ""
     """Put before every topic name, so that test runs and tenants do not share topics."""
@@ -61,6 +65,8 @@ class MessagingSettings:
     retry_backoff: float = 0.1
     """Seconds before the first retry; each further retry waits twice as long."""
     retry_backoff_max: float = 5.0
+    handler_timeout: float = 30.0
+    """Seconds one handler attempt may run before it is cut off and counts as failed."""
     shutdown_timeout: float = 10.0
     """Seconds running handlers get to finish when the bus stops before being cut off."""
     max_in_flight: int = 1000
@@ -91,6 +97,7 @@ class MessagingSettings:
         return cls(
             bootstrap_servers=base.kafka_bootstrap_servers,
             schema_registry_url=base.schema_registry_url or DEFAULT_REGISTRY_URL,
+            schema_registry_credentials=base.schema_registry_credentials,
             schema_mode=base.schema_mode,
             topic_prefix=env_str(env, "EVP_TOPIC_PREFIX", "") or "",
             group_protocol=None
@@ -98,10 +105,23 @@ class MessagingSettings:
             else env_choice(env, "EVP_KAFKA_GROUP_PROTOCOL", GroupProtocol, GroupProtocol.CLASSIC),
             handler_retries=env_int(env, "EVP_HANDLER_RETRIES", 3),
             retry_backoff=env_float(env, "EVP_RETRY_BACKOFF_S", 0.1),
+            handler_timeout=env_float(env, "EVP_HANDLER_TIMEOUT_S", 30.0),
             shutdown_timeout=env_float(env, "EVP_SHUTDOWN_TIMEOUT_S", 10.0),
             max_in_flight=env_int(env, "EVP_MAX_IN_FLIGHT", 1000, minimum=1),
+            commit_interval=env_float(env, "EVP_COMMIT_INTERVAL_S", 0.2),
+            session_timeout_ms=_optional_int(env, "EVP_KAFKA_SESSION_TIMEOUT_MS"),
+            heartbeat_interval_ms=_optional_int(env, "EVP_KAFKA_HEARTBEAT_INTERVAL_MS"),
             client_properties=_client_properties(env),
         )
+
+    def __post_init__(self) -> None:
+        # Wherever the URL came from (a --registry flag, a test), credentials in it move out
+        # of it here, so that every error and log line can name the URL as it is.
+        url, in_url = split_credentials(self.schema_registry_url)
+        if in_url is not None or url != self.schema_registry_url:
+            object.__setattr__(self, "schema_registry_url", url)
+        if in_url is not None and self.schema_registry_credentials is None:
+            object.__setattr__(self, "schema_registry_credentials", in_url)
 
     def replace(self, **changes: Any) -> MessagingSettings:
         """A copy with ``changes`` applied."""
@@ -174,6 +194,10 @@ def admin_config(settings: MessagingSettings, *, bootstrap_servers: str, client_
 def _finish(config: Config, settings: MessagingSettings) -> Config:
     config.update(settings.client_properties)
     return config
+
+
+def _optional_int(environ: Mapping[str, str], key: str) -> int | None:
+    return None if env_str(environ, key) is None else env_int(environ, key, 0, minimum=1)
 
 
 def _client_properties(environ: Mapping[str, str]) -> dict[str, str]:

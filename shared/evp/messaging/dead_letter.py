@@ -10,16 +10,20 @@ from __future__ import annotations
 
 import datetime
 import enum
+import hashlib
+import json
 from collections.abc import Iterable
 from dataclasses import dataclass
 
 from confluent_kafka import TIMESTAMP_NOT_AVAILABLE, Message
 
+from evp.avro.errors import IncompatibleWriter
 from evp.messaging import headers as h
 from evp.messaging.headers import Headers, header, headers_of
 from evp.messaging.message import position
 from evp.messaging.producer import Delivery, Outgoing
 from evp.messaging.topics import TopicNames
+from evp.schema.resolution import Problem
 
 __all__ = [
     "DEAD_LETTER_PARTITION",
@@ -30,10 +34,13 @@ __all__ = [
     "is_replay_marker",
     "replay_marker",
     "replayed_positions",
+    "truncated",
 ]
 
 DEAD_LETTER_PARTITION = 0
 _MAX_MESSAGE = 4000  # characters of an error message kept in a header
+# Room left for librdkafka's own framing of a message (record headers, lengths, CRC).
+_FRAMING_BYTES = 512
 
 
 class Reason(enum.StrEnum):
@@ -76,6 +83,9 @@ def dead_letter_of(
         (h.DLQ_GROUP, group.encode()),
         (h.DLQ_ATTEMPTS, str(attempts).encode()),
     ]
+    if isinstance(error, IncompatibleWriter) and error.problems:
+        problems = [problem.to_json() for problem in error.problems]
+        original.append((h.DLQ_PROBLEMS, json.dumps(problems, ensure_ascii=False).encode()))
     return Outgoing(
         TopicNames.dead_letter(topic),
         message.key(),
@@ -83,6 +93,32 @@ def dead_letter_of(
         original,
         partition=DEAD_LETTER_PARTITION,
     )
+
+
+def truncated(letter: Outgoing, max_bytes: int) -> Outgoing:
+    """``letter`` cut down to fit in ``max_bytes``, saying so in its headers.
+
+    The value is truncated (its original length and SHA-256 kept in ``dlq-truncated`` and
+    ``dlq-value-sha256``) and the error message shortened; if the original headers alone
+    are too large, only the ``dlq-*`` ones are kept. A dead letter that says what it lost
+    is worth more than one that was never written.
+    """
+    value = letter.value
+    kept = [
+        (name, data[:200] if name == h.DLQ_ERROR_MESSAGE else data) for name, data in letter.headers
+    ]
+    kept += [
+        (h.DLQ_TRUNCATED, str(len(value)).encode()),
+        (h.DLQ_VALUE_SHA256, hashlib.sha256(value).hexdigest().encode()),
+    ]
+
+    def size(headers: Headers) -> int:
+        return len(letter.key or b"") + sum(len(n) + len(v) for n, v in headers)
+
+    if size(kept) + _FRAMING_BYTES > max_bytes:
+        kept = [(name, data) for name, data in kept if name in h.DLQ_HEADERS]
+    room = max(0, max_bytes - _FRAMING_BYTES - size(kept))
+    return letter._replace(value=value[:room], headers=kept)
 
 
 def replay_marker(letter: DeadLetter) -> Outgoing:
@@ -130,6 +166,8 @@ class DeadLetter:
     group: str
     attempts: int
     replayed: bool = False
+    problems: tuple[Problem, ...] = ()
+    """An incompatible writer's compatibility problems, as typed values."""
 
     @classmethod
     def from_message(cls, message: Message) -> DeadLetter:
@@ -163,6 +201,7 @@ class DeadLetter:
             else datetime.datetime.fromtimestamp(millis / 1000, tz=datetime.UTC),
             group=text(h.DLQ_GROUP),
             attempts=number(h.DLQ_ATTEMPTS),
+            problems=_problems(header(found, h.DLQ_PROBLEMS)),
         )
 
     @property
@@ -171,6 +210,19 @@ class DeadLetter:
         kept = [(name, value) for name, value in self.headers if name not in h.DLQ_HEADERS]
         origin = f"{self.topic}:{self.partition}:{self.offset}".encode()
         return [*kept, (h.DLQ_REPLAYED_FROM, origin)]
+
+
+def _problems(raw: bytes | None) -> tuple[Problem, ...]:
+    # A dead letter is evidence: a header some other writer garbled must not hide the rest.
+    if not raw:
+        return ()
+    try:
+        found = json.loads(raw)
+        if not isinstance(found, list):
+            return ()
+        return tuple(Problem.from_json(item) for item in found)
+    except ValueError:
+        return ()
 
 
 def replayed_positions(messages: Iterable[Message]) -> set[tuple[int, int]]:

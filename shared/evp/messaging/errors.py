@@ -16,6 +16,7 @@ __all__ = [
     "BusStateError",
     "DeadLetterNotFound",
     "DeliveryFailed",
+    "HandlerTimedOut",
     "IncompatibleSchema",
     "InvalidSubscription",
     "MessagingError",
@@ -87,6 +88,18 @@ class BrokerError(MessagingError):
         super().__init__(f"{operation} failed: {detail}", operation=operation, code=code)
         self.operation = operation
         self.code = code
+
+
+class HandlerTimedOut(MessagingError):
+    """A handler attempt ran past its subscriber's timeout and was cut off (a failed attempt)."""
+
+    def __init__(self, handler: str, *, timeout: float, group: str) -> None:
+        super().__init__(
+            f"{handler} did not finish within {timeout:g} s", handler=handler, group=group
+        )
+        self.handler = handler
+        self.timeout = timeout
+        self.group = group
 
 
 class TopicUnavailable(MessagingError):

@@ -28,9 +28,12 @@ __all__ = [
     "DLQ_ORIGINAL_PARTITION",
     "DLQ_ORIGINAL_TIMESTAMP",
     "DLQ_ORIGINAL_TOPIC",
+    "DLQ_PROBLEMS",
     "DLQ_REASON",
     "DLQ_REPLAYED_FROM",
     "DLQ_REPLAY_OF",
+    "DLQ_TRUNCATED",
+    "DLQ_VALUE_SHA256",
     "EVENT_ID",
     "EVENT_TYPE",
     "TRACEPARENT",
@@ -72,6 +75,12 @@ DLQ_GROUP = "dlq-group"
 """The consumer group that gave up on the message."""
 DLQ_ATTEMPTS = "dlq-attempts"
 """How often the handler was called (0 when the message could not be decoded)."""
+DLQ_PROBLEMS = "dlq-problems"
+"""On an incompatible writer's dead letter: a JSON list of its compatibility problems."""
+DLQ_TRUNCATED = "dlq-truncated"
+"""On a dead letter too large to write whole: the original value's length in bytes."""
+DLQ_VALUE_SHA256 = "dlq-value-sha256"
+"""On a truncated dead letter: the SHA-256 of the original value, hex."""
 DLQ_REPLAY_OF = "dlq-replay-of"
 """On a replay marker in a dead-letter topic: ``<partition>:<offset>`` of the replayed letter."""
 DLQ_REPLAYED_FROM = "dlq-replayed-from"
@@ -88,6 +97,9 @@ DLQ_HEADERS = frozenset(
         DLQ_ORIGINAL_TIMESTAMP,
         DLQ_GROUP,
         DLQ_ATTEMPTS,
+        DLQ_PROBLEMS,
+        DLQ_TRUNCATED,
+        DLQ_VALUE_SHA256,
         DLQ_REPLAY_OF,
         DLQ_REPLAYED_FROM,
     }

@@ -26,6 +26,7 @@ __all__ = ["AsyncProducer", "Deliveries", "Delivery", "Outgoing"]
 
 _log = logging.getLogger("evp.messaging.producer")
 _POLL_S = 0.05
+_DEFAULT_MAX_MESSAGE_BYTES = 1_000_000  # librdkafka's default message.max.bytes
 _NO_REPORT = cast(Message, None)  # a slot whose report has not come (or was an error)
 
 
@@ -136,6 +137,11 @@ class AsyncProducer:
         self._stopping = threading.Event()
         self._thread: threading.Thread | None = None
 
+    @property
+    def max_message_bytes(self) -> int:
+        """The largest message this producer sends (librdkafka's ``message.max.bytes``)."""
+        return int(self._config.get("message.max.bytes", _DEFAULT_MAX_MESSAGE_BYTES))
+
     def start(self) -> None:
         """Create the producer and start polling for delivery reports."""
         if self._producer is not None:
@@ -187,8 +193,11 @@ class AsyncProducer:
                     self._space.clear()
                     await self._space.wait()
                 except KafkaException as error:
+                    reason = error.args[0]
                     raise BrokerError(
-                        str(error.args[0]), operation=f"producing to {topic}"
+                        str(reason),
+                        operation=f"producing to {topic}",
+                        code=reason.name() if isinstance(reason, KafkaError) else None,
                     ) from error
         return await pending.future
 

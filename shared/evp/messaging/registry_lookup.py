@@ -6,6 +6,9 @@ message costs a registry call. In strict mode an unregistered schema is refused;
 development mode it is registered, and the registry's verbose reasons are surfaced when it
 refuses the schema as incompatible. The calls block; the runtime makes them off the event
 loop.
+
+Basic-auth credentials are sent with every request, and kept out of :attr:`url` (which
+errors quote): a ``user:password@`` in the URL given is moved out of it.
 """
 
 from __future__ import annotations
@@ -18,10 +21,21 @@ from confluent_kafka.schema_registry import Schema, SchemaRegistryClient
 from confluent_kafka.schema_registry.error import SchemaRegistryError
 
 from evp.avro import SchemaNotRegistered, UnknownSchemaId
+from evp.credentials import BasicCredentials, split_credentials
+from evp.messaging.config import MessagingSettings
 from evp.messaging.errors import IncompatibleSchema, RegistryUnavailable
 from evp.settings import SchemaMode
 
 __all__ = ["RegistrySchemaLookup"]
+
+# What the registry client's transport raises: confluent-kafka uses httpx2 when installed,
+# httpx otherwise; the verbose-reasons call here uses httpx.
+try:
+    import httpx2
+
+    _TRANSPORT_ERRORS: tuple[type[Exception], ...] = (httpx.HTTPError, httpx2.HTTPError)
+except ImportError:  # pragma: no cover - depends on what confluent-kafka pulled in
+    _TRANSPORT_ERRORS = (httpx.HTTPError,)
 
 # Confluent's error codes: subject not found, version not found, schema not found.
 _NOT_FOUND = frozenset({40401, 40402, 40403})
@@ -37,8 +51,10 @@ class RegistrySchemaLookup:
         *,
         mode: SchemaMode = SchemaMode.STRICT,
         client: SchemaRegistryClient | None = None,
+        credentials: BasicCredentials | None = None,
     ) -> None:
-        self.url = url.rstrip("/")
+        self.url, in_url = split_credentials(url.rstrip("/"))
+        self._credentials = credentials or in_url
         self.mode = mode
         self._given = client
         self._opened: SchemaRegistryClient | None = None
@@ -47,6 +63,15 @@ class RegistrySchemaLookup:
         self._ids: dict[tuple[str, str], int] = {}
         self.requests = 0
         """How many calls reached the registry client (each at most one HTTP request)."""
+
+    @classmethod
+    def from_settings(cls, settings: MessagingSettings) -> RegistrySchemaLookup:
+        """The lookup ``settings`` describe: URL, credentials and schema mode."""
+        return cls(
+            settings.schema_registry_url,
+            mode=settings.schema_mode,
+            credentials=settings.schema_registry_credentials,
+        )
 
     def schema_by_id(self, schema_id: int) -> str:
         """The schema text registered as ``schema_id``; :class:`UnknownSchemaId` if none."""
@@ -109,15 +134,21 @@ class RegistrySchemaLookup:
         if self._opened is None:
             with self._lock:
                 if self._opened is None:
-                    self._opened = SchemaRegistryClient(
-                        {
-                            "url": self.url,
-                            "max.retries": 2,
-                            "retries.wait.ms": 200,
-                            "timeout": _TIMEOUT_S,
-                        }
-                    )
+                    self._opened = SchemaRegistryClient(self._client_config())
         return self._opened
+
+    def _client_config(self) -> dict[str, Any]:
+        config: dict[str, Any] = {
+            "url": self.url,
+            "max.retries": 2,
+            "retries.wait.ms": 200,
+            "timeout": _TIMEOUT_S,
+        }
+        if self._credentials is not None:
+            # The Python client takes no basic.auth.credentials.source (the Java one's
+            # USER_INFO): user info given is what it sends.
+            config["basic.auth.user.info"] = self._credentials.user_info()
+        return config
 
     def _register(self, subject: str, schema: str) -> int:
         try:
@@ -137,12 +168,18 @@ class RegistrySchemaLookup:
                 params={"verbose": "true"},
                 json={"schema": schema},
                 headers={"Content-Type": "application/vnd.schemaregistry.v1+json"},
+                auth=self._auth(),
                 timeout=_TIMEOUT_S,
             )
             messages = response.json().get("messages") if response.is_success else None
         except (httpx.HTTPError, ValueError):
             return []
         return [str(m) for m in messages] if isinstance(messages, list) else []
+
+    def _auth(self) -> httpx.BasicAuth | None:
+        if self._credentials is None:
+            return None
+        return httpx.BasicAuth(self._credentials.user, self._credentials.password.reveal())
 
     def _count(self) -> None:
         with self._lock:
@@ -152,7 +189,7 @@ class RegistrySchemaLookup:
         self._count()
         try:
             return method(*args)
-        except httpx.HTTPError as error:
+        except _TRANSPORT_ERRORS as error:
             raise RegistryUnavailable(
                 f"{type(error).__name__}: {error}", registry=self.url
             ) from error

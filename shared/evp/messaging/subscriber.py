@@ -14,6 +14,13 @@ dead-lettered (confirmed), and is committed from there every ``commit_interval``
 rebalance and on stop: at-least-once, nothing lost. At most ``max_in_flight`` messages are
 held; beyond that fetching pauses until workers catch up.
 
+Whatever goes wrong, no message is skipped. When processing a message fails in a way the
+processor did not turn into a dead letter (a bug, a dead letter Kafka refuses), the worker
+drops the partition's queue and seeks the consumer back to that message, which is fetched
+and tried again after a backoff: the "seek to current" of Spring Kafka's error handler. A
+fetch loop that fails is restarted with backoff, and :meth:`Subscriber.health` says so
+until fetching works again. A watchdog cuts off handler attempts past their deadline.
+
 On a rebalance, revoked partitions stop taking new messages and what is done is committed
 before they go; a handler still running on one finishes, and its event, not committed,
 is handled again by the partition's next owner (the idempotent helper absorbs it). On
@@ -25,6 +32,7 @@ from __future__ import annotations
 
 import asyncio
 import collections
+import contextlib
 import logging
 import threading
 import time
@@ -35,20 +43,45 @@ from typing import Any
 from confluent_kafka import Consumer, KafkaError, KafkaException, Message, TopicPartition
 
 from evp.messaging.errors import BrokerError
-from evp.messaging.processor import Abandoned, MessageProcessor
+from evp.messaging.processor import Abandoned, Backoff, MessageProcessor, Slot
+from evp.metrics import ServiceMetrics
 
-__all__ = ["Subscriber"]
+__all__ = ["Subscriber", "SubscriberHealth"]
 
 _log = logging.getLogger("evp.messaging.consumer")
 _POLL_S = 0.1
 _BATCH = 500
 _RELEASE_EVERY = 100  # messages handled before a worker hands capacity back
+_RESTART_BACKOFF = Backoff(0.1, 5.0)
+
+
+class SubscriberHealth:
+    """Whether a consumer group member is fetching, with what went wrong if it is not."""
+
+    __slots__ = ("detail", "ok")
+
+    def __init__(self, ok: bool, detail: str = "") -> None:
+        self.ok = ok
+        self.detail = detail
+
+    def __repr__(self) -> str:
+        return f"SubscriberHealth(ok={self.ok!r}, detail={self.detail!r})"
 
 
 class _Partition:
     """One assigned partition: its queue of fetched messages and how far it is done."""
 
-    __slots__ = ("committed", "done", "queue", "revoked", "scheduled", "topic_partition")
+    __slots__ = (
+        "committed",
+        "done",
+        "failures",
+        "queue",
+        "revoked",
+        "rewound_to",
+        "scheduled",
+        "slot",
+        "topic_partition",
+    )
 
     def __init__(self, topic: str, partition: int) -> None:
         self.topic_partition = (topic, partition)
@@ -57,6 +90,9 @@ class _Partition:
         self.revoked = False
         self.done = -1  # the next offset to commit; -1 until a message is done
         self.committed = -1
+        self.slot = Slot()  # one worker at a time per partition, so one slot
+        self.failures = 0  # processing failures in a row, for the backoff
+        self.rewound_to: int | None = None  # sought back here; later offsets are stale
 
 
 class Subscriber:
@@ -72,6 +108,7 @@ class Subscriber:
         max_in_flight: int,
         shutdown_timeout: float,
         commit_interval: float = 0.2,
+        metrics: ServiceMetrics | None = None,
     ) -> None:
         self.group = group
         self.topics = list(topics)
@@ -80,6 +117,7 @@ class Subscriber:
         self._max_in_flight = max_in_flight
         self._shutdown_timeout = shutdown_timeout
         self._commit_interval = commit_interval
+        self._metrics = metrics
         self._consumer: Consumer | None = None
         # Rebalance callbacks run in whichever thread called consume(): the loop's or the
         # waiting thread's. The lock guards what they share with the loop.
@@ -93,6 +131,54 @@ class Subscriber:
         self._workers: set[asyncio.Task[None]] = set()
         self._assigned = asyncio.Event()
         self._loop: asyncio.AbstractEventLoop | None = None
+        self._halted = asyncio.Event()
+        self._watchdog: asyncio.Task[None] | None = None
+        self._active: set[Slot] = set()
+        self._fetch_error: BaseException | None = None
+        self.fetch_restarts = 0
+        """Times the fetch loop failed and was restarted."""
+        self.processing_failures = 0
+        """Messages sought back to after processing failed unexpectedly."""
+
+    def health(self) -> SubscriberHealth:
+        """Whether this member is fetching; the last fetch failure when it is not."""
+        if self._consumer is None:
+            return SubscriberHealth(False, f"group {self.group}: not running")
+        error = self._fetch_error
+        if error is not None:
+            return SubscriberHealth(
+                False, f"group {self.group}: fetching failed: {type(error).__name__}: {error}"
+            )
+        return SubscriberHealth(True)
+
+    @property
+    def timeouts(self) -> int:
+        """Handler attempts cut off at their deadline."""
+        return self._processor.timeouts
+
+    def lag(self) -> dict[tuple[str, int], int]:
+        """Messages not yet done per assigned partition, from the last fetched high watermark.
+
+        Cached figures only (no broker round trip), so it is cheap enough for every scrape.
+        """
+        consumer = self._consumer
+        if consumer is None:
+            return {}
+        with self._lock:
+            partitions = list(self._partitions.values())
+        lags: dict[tuple[str, int], int] = {}
+        for partition in partitions:
+            try:
+                _, high = consumer.get_watermark_offsets(
+                    TopicPartition(*partition.topic_partition), cached=True
+                )
+            except (KafkaException, RuntimeError):
+                continue
+            if high is None or high < 0:
+                continue
+            done = max(partition.done, partition.committed)
+            lags[partition.topic_partition] = max(0, high - done) if done >= 0 else high
+        return lags
 
     @property
     def stopping(self) -> bool:
@@ -130,8 +216,10 @@ class Subscriber:
             ) from error
         self._consumer = consumer
         self._halting = False
+        self._halted.clear()
         self._waiter = ThreadPoolExecutor(1, thread_name_prefix=f"evp-consumer-{self.group}")
         self._pump = asyncio.create_task(self._fetch(consumer), name=f"evp-fetch-{self.group}")
+        self._watchdog = asyncio.create_task(self._watch(), name=f"evp-watchdog-{self.group}")
 
     async def stop(self) -> None:
         """Stop fetching, let running handlers finish (within the grace time), commit, close."""
@@ -139,6 +227,7 @@ class Subscriber:
         if consumer is None:
             return
         self._halting = True
+        self._halted.set()
         self._room.set()
         if self._pump is not None:
             await self._pump
@@ -154,6 +243,10 @@ class Subscriber:
                     len(late),
                 )
                 await asyncio.gather(*late, return_exceptions=True)
+        watchdog, self._watchdog = self._watchdog, None
+        if watchdog is not None:
+            watchdog.cancel()
+            await asyncio.gather(watchdog, return_exceptions=True)
         waiter, self._waiter = self._waiter, None
         assert waiter is not None
         await asyncio.get_running_loop().run_in_executor(waiter, self._close, consumer)
@@ -162,33 +255,57 @@ class Subscriber:
     # -- fetching (on the event loop) --------------------------------------------------------
 
     async def _fetch(self, consumer: Consumer) -> None:
+        """Run the fetch loop until stop, restarting it with backoff whenever it fails."""
+        failures = 0
+        while not self._halting:
+            try:
+                await self._fetch_until_stopped(consumer)
+            except Exception as error:
+                failures += 1
+                self.fetch_restarts += 1
+                if self._metrics is not None:
+                    self._metrics.fetch_restarted(self.group)
+                self._fetch_error = error
+                delay = _RESTART_BACKOFF.delay(failures)
+                _log.exception(
+                    "group %s: fetching failed (%d in a row); restarting in %.1f s",
+                    self.group,
+                    failures,
+                    delay,
+                )
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._halted.wait(), delay)
+            else:
+                return
+
+    async def _fetch_until_stopped(self, consumer: Consumer) -> None:
         loop = asyncio.get_running_loop()
         next_commit = time.monotonic() + self._commit_interval
-        try:
-            while not self._halting:
-                budget = min(_BATCH, self._max_in_flight - self._in_flight)
-                if budget <= 0:
-                    self._room.clear()
-                    await self._room.wait()
-                    continue
-                messages = consumer.consume(budget, 0)
-                if not messages:
-                    # Nothing prefetched: wait on the waiting thread, the loop free. poll()
-                    # answers the first message as it comes; consume() would wait for a
-                    # full batch or the timeout.
-                    first = await loop.run_in_executor(self._waiter, consumer.poll, _POLL_S)
-                    if first is not None:
-                        rest = consumer.consume(budget - 1, 0) if budget > 1 else []
-                        messages = [first, *rest]
-                if messages:
-                    self._run_workers(self._sort(messages))
-                if time.monotonic() >= next_commit:
-                    self._commit_done(consumer)
-                    next_commit = time.monotonic() + self._commit_interval
-                # Let the workers run before fetching more.
-                await asyncio.sleep(0)
-        except Exception:
-            _log.exception("group %s: fetching failed; the consumer stopped", self.group)
+        while not self._halting:
+            budget = min(_BATCH, self._max_in_flight - self._in_flight)
+            if budget <= 0:
+                self._room.clear()
+                await self._room.wait()
+                continue
+            messages = consumer.consume(budget, 0)
+            if not messages:
+                # Nothing prefetched: wait on the waiting thread, the loop free. poll()
+                # answers the first message as it comes; consume() would wait for a
+                # full batch or the timeout.
+                first = await loop.run_in_executor(self._waiter, consumer.poll, _POLL_S)
+                if first is not None:
+                    rest = consumer.consume(budget - 1, 0) if budget > 1 else []
+                    messages = [first, *rest]
+            if self._fetch_error is not None:
+                self._fetch_error = None  # a round went through: fetching works again
+                _log.info("group %s: fetching again", self.group)
+            if messages:
+                self._run_workers(self._sort(messages))
+            if time.monotonic() >= next_commit:
+                self._commit_done(consumer)
+                next_commit = time.monotonic() + self._commit_interval
+            # Let the workers run before fetching more.
+            await asyncio.sleep(0)
 
     def _sort(self, messages: list[Message]) -> list[_Partition]:
         """Queue each message on its partition; answer the partitions that need a worker."""
@@ -204,6 +321,11 @@ class Subscriber:
                 partition = self._partitions.get((message.topic() or "", message.partition() or 0))
                 if partition is None or partition.revoked:
                     continue  # fetched just before its partition was revoked
+                if partition.rewound_to is not None:
+                    # Fetched before the seek back: wait for the message sought.
+                    if message.offset() != partition.rewound_to:
+                        continue
+                    partition.rewound_to = None
                 partition.queue.append(message)
                 taken += 1
                 if not partition.scheduled:
@@ -252,6 +374,9 @@ class Subscriber:
     async def _work(self, partition: _Partition) -> None:
         """Handle ``partition``'s queue in order until it is empty."""
         queue = partition.queue
+        slot = partition.slot
+        slot.task = asyncio.current_task()
+        self._active.add(slot)
         finished = 0
         try:
             while queue:
@@ -260,21 +385,72 @@ class Subscriber:
                 if partition.revoked or self._halting:
                     continue  # left for the partition's next owner, or the next start
                 try:
-                    await self._processor.process(message)
+                    await self._processor.process(message, slot)
                 except Abandoned:
                     queue.clear()
                     break
+                except Exception as error:
+                    # Neither handled nor dead-lettered: it must not be skipped.
+                    await self._rewind(partition, message, error)
+                    break
                 partition.done = (message.offset() or 0) + 1
+                partition.failures = 0
                 if finished >= _RELEASE_EVERY:
                     self._release_capacity(finished)
                     finished = 0
         finally:
+            self._active.discard(slot)
+            slot.task = None
             with self._lock:
                 dropped = len(queue)
                 queue.clear()
                 partition.scheduled = False
                 self._in_flight -= finished + dropped
             self._room.set()
+
+    async def _rewind(self, partition: _Partition, message: Message, error: Exception) -> None:
+        """Seek back to ``message`` after a backoff, so that it is fetched and tried again.
+
+        Its offset was not marked done, so what follows it in the queue (dropped here) is
+        fetched again too, in order. Until the seek succeeds, the partition takes nothing.
+        """
+        self.processing_failures += 1
+        partition.failures += 1
+        topic, number = partition.topic_partition
+        offset = message.offset() or 0
+        partition.rewound_to = offset
+        partition.queue.clear()
+        _log.error(
+            "group %s: processing %s[%d]@%d failed; it will be fetched and tried again",
+            self.group,
+            topic,
+            number,
+            offset,
+            exc_info=error,
+        )
+        while True:
+            with contextlib.suppress(TimeoutError):
+                delay = _RESTART_BACKOFF.delay(partition.failures)
+                await asyncio.wait_for(self._halted.wait(), delay)
+            consumer = self._consumer
+            if partition.revoked or self._halting or consumer is None:
+                return  # not done, so never committed: redelivered to the next owner
+            try:
+                consumer.seek(TopicPartition(topic, number, offset))
+                return
+            except KafkaException as failure:
+                partition.failures += 1
+                _log.warning("group %s: seeking back failed: %s", self.group, failure)
+
+    async def _watch(self) -> None:
+        """Cut off handler attempts that ran past their deadline."""
+        interval = min(1.0, max(0.02, self._processor.shortest_timeout / 4))
+        while True:
+            await asyncio.sleep(interval)
+            now = time.monotonic()
+            for slot in list(self._active):
+                if slot.expire(now):
+                    _log.warning("group %s: a handler ran past its timeout; cut off", self.group)
 
     def _release_capacity(self, count: int) -> None:
         with self._lock:

@@ -23,6 +23,8 @@ class Route:
     reader: type[Event]
     handler: Handler
     retries: int
+    timeout: float
+    """Seconds an attempt may run before it is cut off and counts as failed."""
 
     @property
     def name(self) -> str:
@@ -42,7 +44,9 @@ class Subscription:
     group: str
     routes: dict[str, Route] = field(default_factory=dict)
 
-    def add(self, events: Iterable[type[Event]], handler: Handler, *, retries: int) -> None:
+    def add(
+        self, events: Iterable[type[Event]], handler: Handler, *, retries: int, timeout: float
+    ) -> None:
         """Route ``events`` to ``handler``; an event type may have one handler per group."""
         declared = list(events)
         if not declared:
@@ -59,7 +63,9 @@ class Subscription:
                 )
             if retries < 0:
                 raise InvalidSubscription(f"retries must be >= 0, not {retries}", group=self.group)
-            self.routes[event_type.FULL_NAME] = Route(event_type, handler, retries)
+            if not timeout > 0:
+                raise InvalidSubscription(f"timeout must be > 0 s, not {timeout}", group=self.group)
+            self.routes[event_type.FULL_NAME] = Route(event_type, handler, retries, timeout)
 
     def topics(self, topic_of: Callable[[type[Event]], str]) -> list[str]:
         """The topics the group reads, given how event types map to topics."""

@@ -71,6 +71,17 @@ class TopicAdmin:
             self._auto_create(topic)
         self._known.update(wanted)
 
+    def brokers(self, *, timeout: float) -> int:
+        """How many brokers answer a metadata request within ``timeout`` seconds (blocking).
+
+        Raises :class:`BrokerError` when none does.
+        """
+        try:
+            metadata = self._admin.list_topics(timeout=timeout)
+        except KafkaException as error:
+            raise BrokerError(str(error.args[0]), operation="metadata request") from error
+        return len(metadata.brokers)
+
     def partitions(self, topic: str) -> list[int]:
         """The partition ids of ``topic`` (empty when it does not exist)."""
         metadata = self._metadata(topic)

@@ -12,7 +12,8 @@ from __future__ import annotations
 import threading
 
 from evp.avro.record import Event
-from evp.registry.compatibility import CompatibilityLevel, check
+from evp.schema.compatibility import CompatibilityLevel, check
+from evp.schema.resolution import Problem
 
 __all__ = ["ReadVerdicts"]
 
@@ -22,22 +23,21 @@ class ReadVerdicts:
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
-        self._verdicts: dict[tuple[int, type[Event]], tuple[str, ...]] = {}
+        self._verdicts: dict[tuple[int, type[Event]], tuple[Problem, ...]] = {}
 
-    def problems(self, schema_id: int, writer_schema: str, reader: type[Event]) -> tuple[str, ...]:
+    def problems(
+        self, schema_id: int, writer_schema: str, reader: type[Event]
+    ) -> tuple[Problem, ...]:
         """Why ``reader`` cannot read data written as ``schema_id``; empty when it can."""
         key = (schema_id, reader)
         found = self._verdicts.get(key)
         if found is not None:
             return found
         if writer_schema == reader.AVRO_SCHEMA:
-            problems: tuple[str, ...] = ()
+            problems: tuple[Problem, ...] = ()
         else:
             result = check(reader.AVRO_SCHEMA, [writer_schema], CompatibilityLevel.BACKWARD)
-            problems = tuple(
-                f"{problem} [{problem.info}]" if problem.info else str(problem)
-                for problem in result.problems
-            )
+            problems = result.problems
         with self._lock:
             self._verdicts[key] = problems
         return problems

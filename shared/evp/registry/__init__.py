@@ -1,33 +1,13 @@
 """A Confluent-Schema-Registry-compatible server for Avro, on Postgres.
 
-This package namespace exports only what needs neither HTTP nor Postgres: the
-compatibility checker (:func:`check`) and schema parsing, which offline tools reuse.
+This package namespace exports only what needs neither HTTP nor Postgres: the error root
+and the modes. The schema model and compatibility checker it serves live in the leaf
+:mod:`evp.schema`, which offline tools and consumers use without the server.
 The server lives in :mod:`evp.registry.app` (``create_app``), :mod:`evp.registry.service`
 (``Registry``) and :mod:`evp.registry.testing` (``running_registry``).
 """
 
-from evp.registry.compatibility import (
-    CompatibilityLevel,
-    CompatibilityResult,
-    IncompatibilityType,
-    Problem,
-    VersionedSchema,
-    check,
-)
 from evp.registry.errors import RegistryError
 from evp.registry.mode import Mode
-from evp.registry.schema import ParsedSchema, Reference, parse_schema
 
-__all__ = [
-    "CompatibilityLevel",
-    "CompatibilityResult",
-    "IncompatibilityType",
-    "Mode",
-    "ParsedSchema",
-    "Problem",
-    "Reference",
-    "RegistryError",
-    "VersionedSchema",
-    "check",
-    "parse_schema",
-]
+__all__ = ["Mode", "RegistryError"]

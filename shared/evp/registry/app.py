@@ -8,6 +8,7 @@ exercises the same start-up as a server does.
 from __future__ import annotations
 
 import logging
+import secrets
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from typing import Any
@@ -86,9 +87,11 @@ async def _openapi(request: Request) -> Response:
 
 async def _registry_error(request: Request, error: Exception) -> Response:
     assert isinstance(error, RegistryError)
-    if error.status >= 500:
-        _log.error("registry store failure: %s", error, exc_info=error)
-    return json_response(request, error.body(), error.status)
+    if error.status < 500:
+        return json_response(request, error.body(), error.status)
+    # The detail (driver text) goes to the log only; the answer names where to find it.
+    reference = _log_failure(request, error)
+    return json_response(request, error.body(reference), error.status)
 
 
 async def _http_error(request: Request, error: Exception) -> Response:
@@ -99,4 +102,20 @@ async def _http_error(request: Request, error: Exception) -> Response:
 
 
 async def _unexpected_error(request: Request, error: Exception) -> Response:
-    return json_response(request, {"error_code": 500, "message": "Internal Server Error"}, 500)
+    reference = _log_failure(request, error)
+    body = {"error_code": 500, "message": f"Internal Server Error (reference {reference})"}
+    return json_response(request, body, 500)
+
+
+def _log_failure(request: Request, error: Exception) -> str:
+    """Log ``error`` in full under a fresh reference, and return the reference."""
+    reference = secrets.token_hex(6)
+    _log.error(
+        "registry failure %s on %s %s: %s",
+        reference,
+        request.method,
+        request.url.path,
+        error,
+        exc_info=error,
+    )
+    return reference

@@ -7,7 +7,7 @@ forgets its own settings, as Confluent's registry does.
 
 from __future__ import annotations
 
-from evp.registry.compatibility import CompatibilityLevel
+from evp.registry._translate import schema_errors
 from evp.registry.errors import (
     CompatibilityNotConfiguredError,
     ModeNotConfiguredError,
@@ -23,6 +23,7 @@ from evp.registry.store import (
     RegistryTransaction,
     Setting,
 )
+from evp.schema.compatibility import CompatibilityLevel
 
 __all__ = ["Configuration"]
 
@@ -51,7 +52,8 @@ class Configuration:
         self, level: object, subject: str | None = None
     ) -> CompatibilityLevel:
         """Set the level of ``subject`` (or the global one)."""
-        parsed = CompatibilityLevel.parse(level)
+        with schema_errors():
+            parsed = CompatibilityLevel.parse(level)
         scope = GLOBAL_SCOPE if subject is None else validate_subject(subject)
         async with self.store.transaction() as tx:
             await self._lock(tx, subject)

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 from evp.errors import EvpError
 
 if TYPE_CHECKING:
-    from evp.registry.compatibility import CompatibilityResult
+    from evp.schema.compatibility import CompatibilityResult
 
 __all__ = [
     "CompatibilityNotConfiguredError",
@@ -32,6 +32,7 @@ __all__ = [
     "SchemaNotFoundError",
     "SchemaTooLargeError",
     "StoreError",
+    "StoreTimeoutError",
     "SubjectNotFoundError",
     "SubjectNotSoftDeletedError",
     "SubjectSoftDeletedError",
@@ -48,10 +49,22 @@ class RegistryError(EvpError):
 
     error_code: ClassVar[int] = 50001
     status: ClassVar[int] = 500
+    public_message: ClassVar[str] = "Store error"
+    """What a 5xx answer says instead of :attr:`message`, which may quote the database
+    driver (SQL, constraint and host names): those details go to the server's log only."""
 
-    def body(self) -> dict[str, Any]:
-        """The JSON body Confluent's registry answers with."""
-        return {"error_code": self.error_code, "message": self.message}
+    def body(self, reference: str | None = None) -> dict[str, Any]:
+        """The JSON body Confluent's registry answers with.
+
+        A 5xx body carries :attr:`public_message` and, when given, the ``reference`` under
+        which the server logged the full error.
+        """
+        if self.status < 500:
+            return {"error_code": self.error_code, "message": self.message}
+        message = self.public_message
+        if reference is not None:
+            message = f"{message} (reference {reference})"
+        return {"error_code": self.error_code, "message": message}
 
 
 class SubjectNotFoundError(RegistryError):
@@ -267,6 +280,14 @@ class StoreError(RegistryError):
 
     error_code = 50001
     status = 500
+    public_message = "Store error"
+
+
+class StoreTimeoutError(StoreError):
+    """The backing database did not answer in time."""
+
+    error_code = 50002
+    public_message = "Operation timed out"
 
 
 class MalformedRequestError(RegistryError):

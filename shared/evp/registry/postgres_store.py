@@ -28,9 +28,8 @@ import asyncpg
 
 from evp.postgres import load_migrations, migrate
 from evp.postgres.migrations import AnyConnection
-from evp.registry.errors import OperationNotPermittedError, StoreError
+from evp.registry.errors import OperationNotPermittedError, StoreError, StoreTimeoutError
 from evp.registry.purge_watch import CHANNEL, Forget, PurgeWatch, payload_of
-from evp.registry.schema import Reference
 from evp.registry.store import (
     RegistryReads,
     RegistryTransaction,
@@ -38,6 +37,7 @@ from evp.registry.store import (
     StoredSchema,
     SubjectVersion,
 )
+from evp.schema.parsed import Reference
 
 __all__ = ["MIGRATIONS_COMPONENT", "PostgresRegistryStore"]
 
@@ -50,7 +50,19 @@ _SUBJECT_LOCK = 0x5253_0001
 _SCHEMA_LOCK = 0x5253_0002
 _REGISTRY_LOCK = 0x5253_0003
 
+# TimeoutError is an OSError: a pool or connect timeout is one of these too.
 _DRIVER_ERRORS = (asyncpg.PostgresError, asyncpg.InterfaceError, OSError)
+
+
+def _store_error(doing: str, error: BaseException) -> StoreError:
+    """``error`` from the driver as the registry's; its text stays in the server's log.
+
+    The message quotes the driver (SQL, constraint and host names) for the operator; HTTP
+    answers carry only the error's public message (see :meth:`RegistryError.body`).
+    """
+    timed_out = isinstance(error, TimeoutError | asyncpg.QueryCanceledError)
+    kind = StoreTimeoutError if timed_out else StoreError
+    return kind(f"{doing}: {type(error).__name__}: {error}")
 
 
 class PostgresRegistryStore:
@@ -73,7 +85,7 @@ class PostgresRegistryStore:
                     connection, MIGRATIONS_COMPONENT, load_migrations("evp.registry.migrations")
                 )
         except _DRIVER_ERRORS as error:
-            raise StoreError(f"cannot open the registry database: {error}") from error
+            raise _store_error("cannot open the registry database", error) from error
         return cls(pool, url)
 
     @asynccontextmanager
@@ -83,7 +95,7 @@ class PostgresRegistryStore:
             async with self._pool.acquire() as connection, connection.transaction():
                 yield _Transaction(connection)
         except _DRIVER_ERRORS as error:
-            raise StoreError(f"Error in the backend datastore: {error}") from error
+            raise _store_error("Error in the backend datastore", error) from error
 
     @asynccontextmanager
     async def reads(self) -> AsyncIterator[RegistryReads]:
@@ -91,7 +103,7 @@ class PostgresRegistryStore:
         try:
             yield _Reads(self._pool, self._finder)
         except _DRIVER_ERRORS as error:
-            raise StoreError(f"Error in the backend datastore: {error}") from error
+            raise _store_error("Error in the backend datastore", error) from error
 
     @asynccontextmanager
     async def watch_purges(self, forget: Forget) -> AsyncIterator[None]:
@@ -108,7 +120,7 @@ class PostgresRegistryStore:
         try:
             await watch.start()
         except _DRIVER_ERRORS as error:
-            raise StoreError(f"cannot listen for purges: {error}") from error
+            raise _store_error("cannot listen for purges", error) from error
         try:
             yield
         finally:

@@ -18,7 +18,7 @@ from evp.registry.errors import (
     InvalidVersionError,
     UnprocessableRequestError,
 )
-from evp.registry.schema import Reference
+from evp.schema.parsed import Reference
 
 __all__ = [
     "LATEST",

@@ -11,11 +11,12 @@ from __future__ import annotations
 
 from dataclasses import replace
 
+from evp.registry._translate import schema_errors
 from evp.registry.cache import SchemaCache
 from evp.registry.errors import InvalidSchemaError, SchemaNotFoundError
 from evp.registry.requests import LATEST, SchemaRequest
-from evp.registry.schema import ParsedSchema, Reference, parse_schema
 from evp.registry.store import RegistryReads, StoredSchema
+from evp.schema.parsed import ParsedSchema, Reference, parse_schema
 
 __all__ = ["MAX_CACHED_TEXT", "SchemaResolver", "stored_schema"]
 
@@ -52,9 +53,13 @@ class SchemaResolver:
     ) -> ParsedSchema:
         references = [await self._pin(tx, ref) for ref in request.references]
         dependencies = await self._dependencies(tx, references)
-        return parse_schema(
-            request.schema, references=references, dependencies=dependencies, normalize=normalize
-        )
+        with schema_errors():
+            return parse_schema(
+                request.schema,
+                references=references,
+                dependencies=dependencies,
+                normalize=normalize,
+            )
 
     async def stored(self, tx: RegistryReads, schema_id: int) -> ParsedSchema:
         """The stored schema ``schema_id``, parsed at most once while it stays cached."""
@@ -63,7 +68,10 @@ class SchemaResolver:
             return cached
         stored = await stored_schema(tx, schema_id)
         dependencies = await self._dependencies(tx, list(stored.references))
-        parsed = parse_schema(stored.text, references=stored.references, dependencies=dependencies)
+        with schema_errors():
+            parsed = parse_schema(
+                stored.text, references=stored.references, dependencies=dependencies
+            )
         # Keep the stored identity: a normalized schema re-parses to a different spelling.
         parsed = replace(parsed, canonical=stored.text, fingerprint=stored.fingerprint)
         self.cache.put(schema_id, parsed)

@@ -13,13 +13,8 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 
+from evp.registry._translate import schema_errors
 from evp.registry.cache import SchemaCache
-from evp.registry.compatibility import (
-    CompatibilityLevel,
-    CompatibilityResult,
-    VersionedSchema,
-    check,
-)
 from evp.registry.configuration import Configuration
 from evp.registry.errors import (
     IdMismatchError,
@@ -38,7 +33,6 @@ from evp.registry.errors import (
 from evp.registry.mode import Mode
 from evp.registry.requests import LATEST, SchemaRequest, is_storable, validate_subject
 from evp.registry.resolver import MAX_CACHED_TEXT, SchemaResolver, stored_schema
-from evp.registry.schema import ParsedSchema, Reference
 from evp.registry.store import (
     RegistryReads,
     RegistryStore,
@@ -46,6 +40,13 @@ from evp.registry.store import (
     StoredSchema,
     SubjectVersion,
 )
+from evp.schema.compatibility import (
+    CompatibilityLevel,
+    CompatibilityResult,
+    VersionedSchema,
+    check,
+)
+from evp.schema.parsed import ParsedSchema, Reference
 
 __all__ = ["MAX_SCHEMA_BYTES", "RegisteredVersion", "Registry"]
 
@@ -305,7 +306,8 @@ class Registry(Configuration):
             VersionedSchema(v.version, await self.resolver.stored(tx, v.schema_id))
             for v in relevant
         ]
-        return check(candidate, existing, level)
+        with schema_errors(subject=subject):
+            return check(candidate, existing, level)
 
     async def _schema_id(
         self, tx: RegistryTransaction, candidate: ParsedSchema, requested: int | None

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Protocol
 
-from evp.registry.schema import Reference
+from evp.schema.parsed import Reference
 
 __all__ = [
     "GLOBAL_SCOPE",

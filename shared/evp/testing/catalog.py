@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING
 from evp.avro import InMemorySchemaLookup
 
 if TYPE_CHECKING:
-    from evp_codegen.catalog import Catalog
+    from evp.contract.catalog import Catalog
 
 __all__ = ["catalog_lookup"]
 

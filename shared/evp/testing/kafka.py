@@ -42,7 +42,7 @@ def register_catalog(registry_url: str, schemas: Path, *, subjects: set[str] | N
     """Register ``schemas``' subjects (all, or those named), every version in order, with levels."""
     from confluent_kafka.schema_registry import Schema, SchemaRegistryClient
 
-    from evp_codegen.catalog import load_catalog
+    from evp.contract.catalog import load_catalog
 
     catalog = load_catalog(schemas).require_valid()
     with SchemaRegistryClient({"url": registry_url}) as client:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from evp_codegen.catalog import load_catalog
+from evp.contract.catalog import load_catalog
 from evp_codegen.lint import avro_parser
 from evp_codegen.lint.avro_parser import parse_problem
 from evp_codegen.lint.document import read_corpus

@@ -8,7 +8,7 @@ from typing import Any
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from evp_codegen.catalog import Catalog, Subject, SubjectVersion, resolve_shared_types
+from evp.contract.catalog import Catalog, Subject, SubjectVersion, resolve_shared_types
 from evp_codegen.lint import lint
 
 _AVRO_KEYS = "type name namespace fields symbols items values size default doc logicalType"

@@ -9,7 +9,15 @@ from typing import Any
 from evp.eventstore.recorder import NewEvent
 from evp.postgres.migrations import AnyConnection
 
-__all__ = ["COLUMNS", "Append", "check_expected", "insert", "stream_query", "stream_version"]
+__all__ = [
+    "COLUMNS",
+    "PARKED_STREAMS",
+    "Append",
+    "check_expected",
+    "insert",
+    "stream_query",
+    "stream_version",
+]
 
 Append = tuple[str, int, Sequence[NewEvent]]
 
@@ -17,6 +25,11 @@ Append = tuple[str, int, Sequence[NewEvent]]
 COLUMNS = (
     "position, stream_id, stream_version, event_id, event_type,"
     " correlation_id, causation_id, recorded_at, data"
+)
+# In ParkedStream's field order.
+PARKED_STREAMS = (
+    "SELECT stream_id, position, event_type, reason, parked_at FROM evp_parked_streams"
+    " WHERE relay = $1 ORDER BY position"
 )
 _INSERT_COLUMNS = (
     "position, recorded_at, stream_id, stream_version, event_id, event_type,"

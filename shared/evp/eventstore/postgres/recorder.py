@@ -13,6 +13,7 @@ import asyncpg
 from evp.eventstore.errors import RecorderError
 from evp.eventstore.postgres._statements import (
     COLUMNS,
+    PARKED_STREAMS,
     check_expected,
     insert,
     stream_query,
@@ -24,7 +25,7 @@ from evp.eventstore.postgres._translate import (
     driver_error,
 )
 from evp.eventstore.postgres.transaction import PostgresTransaction, run_transaction
-from evp.eventstore.recorder import NewEvent, StoredEvent
+from evp.eventstore.recorder import NewEvent, ParkedStream, StoredEvent
 from evp.postgres import load_migrations, migrate
 from evp.postgres.migrations import AnyConnection
 
@@ -196,6 +197,11 @@ class PostgresRecorder:
             event_id,
         )
         return bool(rows)
+
+    async def parked_streams(self, relay: str) -> list[ParkedStream]:
+        """The streams ``relay`` has parked (committed), by position."""
+        rows = await self._fetch("parked_streams", PARKED_STREAMS, relay)
+        return [ParkedStream(*row) for row in rows]
 
     # -- plumbing -----------------------------------------------------------------------
 

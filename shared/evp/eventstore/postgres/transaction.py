@@ -9,14 +9,14 @@ from contextlib import asynccontextmanager
 import asyncpg
 
 from evp.eventstore.errors import ConcurrencyError
-from evp.eventstore.postgres._statements import Append, check_expected, insert
+from evp.eventstore.postgres._statements import PARKED_STREAMS, Append, check_expected, insert
 from evp.eventstore.postgres._translate import (
     DRIVER_ERRORS,
     append_error,
     driver_error,
     rollback,
 )
-from evp.eventstore.recorder import NewEvent
+from evp.eventstore.recorder import NewEvent, ParkedStream
 from evp.postgres.migrations import AnyConnection
 
 __all__ = ["PostgresTransaction", "run_transaction"]
@@ -113,6 +113,44 @@ class PostgresTransaction:
             )
         except DRIVER_ERRORS as error:
             raise driver_error("reset_consumer", error) from error
+
+    async def park(
+        self, relay: str, stream_id: str, *, position: int, event_type: str, reason: str
+    ) -> None:
+        """Park ``stream_id`` for ``relay`` at ``position`` when the transaction commits."""
+        try:
+            await self._connection.execute(
+                "INSERT INTO evp_parked_streams (relay, stream_id, position, event_type, reason)"
+                " VALUES ($1, $2, $3, $4, $5) ON CONFLICT (relay, stream_id) DO UPDATE SET"
+                " position = EXCLUDED.position, event_type = EXCLUDED.event_type,"
+                " reason = EXCLUDED.reason, parked_at = now()",
+                relay,
+                stream_id,
+                position,
+                event_type,
+                reason,
+            )
+        except DRIVER_ERRORS as error:
+            raise driver_error("park", error) from error
+
+    async def unpark(self, relay: str, stream_id: str) -> None:
+        """Let ``relay`` publish ``stream_id`` again when the transaction commits."""
+        try:
+            await self._connection.execute(
+                "DELETE FROM evp_parked_streams WHERE relay = $1 AND stream_id = $2",
+                relay,
+                stream_id,
+            )
+        except DRIVER_ERRORS as error:
+            raise driver_error("unpark", error) from error
+
+    async def parked_streams(self, relay: str) -> list[ParkedStream]:
+        """The streams ``relay`` has parked, as this transaction sees them, by position."""
+        try:
+            rows = await self._connection.fetch(PARKED_STREAMS, relay)
+        except DRIVER_ERRORS as error:
+            raise driver_error("parked_streams", error) from error
+        return [ParkedStream(*row) for row in rows]
 
     async def _flush(self) -> None:
         if not self._appends:

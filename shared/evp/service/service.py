@@ -1,0 +1,186 @@
+"""A service as a page of declarations: events, handlers, projections, routes.
+
+::
+
+    service = Service("payments", publishes=(PaymentProcessed, PaymentFailed))
+
+    @service.handles(PaymentRequested, retries=3, timeout=10)
+    async def charge(event: PaymentRequested, context: HandlerContext) -> None:
+        await context.store.append(stream, [PaymentProcessed.new(...)], expected_version=0)
+
+    service.projection(PaymentsReadModel())     # fed from the service's own store
+    service.include(routes.router)              # FastAPI routes
+    app = service.app()                         # what `evp serve payments` runs
+
+The kit owns the rest (see :mod:`evp.service.runtime`): start-up and shutdown order, the
+outbox relay, idempotent handling, health, metrics, errors, logs and the OpenAPI document.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import re
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Sequence
+from typing import Any, Literal, TypeVar
+
+from fastapi import APIRouter, FastAPI, Request
+
+from evp.avro import Event
+from evp.eventstore.postgres import PostgresTransaction
+from evp.eventstore.projection import Projection
+from evp.metrics import ServiceMetrics
+from evp.postgres.migrations import Migration
+from evp.service.errors import InvalidService
+from evp.service.handler import HandlerSpec, ServiceHandler
+from evp.service.runtime import ServiceRuntime, kafka_projection_events
+from evp.service.settings import ServiceSettings
+
+__all__ = ["Service", "StartupHook", "current_runtime"]
+
+H = TypeVar("H", bound=ServiceHandler)
+StartupHook = Callable[[ServiceRuntime], Awaitable[None]]
+"""Called once the service's parts run, before it takes requests (seed data, keys)."""
+
+_NAME = re.compile(r"^[a-z][a-z0-9-]*$")
+
+
+class Service:
+    """What one service is: its name, its events, handlers, projections and routes."""
+
+    def __init__(
+        self,
+        name: str,
+        *,
+        publishes: Iterable[type[Event]] = (),
+        version: str = "0.1.0",
+        description: str = "",
+    ) -> None:
+        if not _NAME.match(name):
+            raise InvalidService("a service name is lower-case, e.g. orders", service=name)
+        self.name = name
+        self.version = version
+        self.description = description
+        self.publishes: list[type[Event]] = list(publishes)
+        self.handlers: list[HandlerSpec] = []
+        self.store_projections: list[Projection[PostgresTransaction]] = []
+        self.kafka_projections: list[
+            tuple[Projection[PostgresTransaction], Sequence[type[Event]]]
+        ] = []
+        self.routers: list[APIRouter] = []
+        self.startup_hooks: list[StartupHook] = []
+        self.migrations: list[tuple[str, Sequence[Migration]]] = []
+
+    # -- declaring ------------------------------------------------------------------------
+
+    def handles(
+        self,
+        *events: type[Event],
+        group: str | None = None,
+        retries: int | None = None,
+        timeout: float | None = None,
+    ) -> Callable[[H], H]:
+        """Declare the decorated function as the handler of ``events``.
+
+        It runs once per event id (duplicates are acknowledged without calling it), in a
+        store transaction that commits the events it appends with the mark that it ran.
+        ``group`` defaults to the service's name; ``retries`` and ``timeout`` to the
+        messaging settings'.
+        """
+        if not events:
+            raise InvalidService(
+                "a handler must declare at least one event type", service=self.name
+            )
+
+        def register(handler: H) -> H:
+            taken = {
+                event.FULL_NAME: spec.name
+                for spec in self.handlers
+                if spec.group == (group or self.name)
+                for event in spec.events
+            }
+            for event in events:
+                if event.FULL_NAME in taken:
+                    raise InvalidService(
+                        f"{event.FULL_NAME} is handled by {taken[event.FULL_NAME]} already",
+                        service=self.name,
+                    )
+            self.handlers.append(
+                HandlerSpec(handler, tuple(events), group or self.name, retries, timeout)
+            )
+            return handler
+
+        return register
+
+    def projection(
+        self,
+        projection: Projection[PostgresTransaction],
+        *,
+        source: Literal["store", "kafka"] = "store",
+    ) -> None:
+        """Keep ``projection`` (a read model with its checkpoint) up to date.
+
+        ``source="store"`` follows the service's own event store; ``"kafka"`` reads the
+        projection's event types from their topics (other services' events), once per
+        event id.
+        """
+        names = {p.name for p in self.store_projections} | {
+            p.name for p, _ in self.kafka_projections
+        }
+        if projection.name in names:
+            raise InvalidService(f"two projections named {projection.name}", service=self.name)
+        if source == "store":
+            self.store_projections.append(projection)
+        else:
+            self.kafka_projections.append((projection, kafka_projection_events(projection)))
+
+    def migrate(self, component: str, migrations: Sequence[Migration]) -> None:
+        """Apply ``migrations`` (the read models' tables) to the service's database at start.
+
+        ``component`` names them in the migrations table, apart from the event store's.
+        """
+        self.migrations.append((component, tuple(migrations)))
+
+    def include(self, router: APIRouter) -> None:
+        """Serve ``router``'s routes (with their declared access levels)."""
+        self.routers.append(router)
+
+    def on_startup(self, hook: StartupHook) -> StartupHook:
+        """Run ``hook`` once the service's parts run, before it takes requests."""
+        self.startup_hooks.append(hook)
+        return hook
+
+    # -- running --------------------------------------------------------------------------
+
+    def app(
+        self,
+        settings: ServiceSettings | None = None,
+        *,
+        on_ready: Callable[[], None] | None = None,
+    ) -> FastAPI:
+        """The ASGI app of this service: routes, health, metrics, OpenAPI, and a lifespan
+        that runs its parts (settings from the environment unless given).
+
+        ``on_ready`` is called once every part runs, before the first request.
+        """
+        from evp.service.web import service_app
+
+        resolved = settings or ServiceSettings.from_env(self.name)
+        metrics = ServiceMetrics(self.name)
+
+        @contextlib.asynccontextmanager
+        async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+            async with ServiceRuntime.running(self, resolved, metrics=metrics) as runtime:
+                app.state.runtime = runtime
+                if on_ready is not None:
+                    on_ready()
+                yield
+
+        return service_app(self, resolved, metrics=metrics, lifespan=lifespan)
+
+
+def current_runtime(request: Request) -> ServiceRuntime:
+    """The running service behind a request: a FastAPI dependency for routes."""
+    runtime: Any = getattr(request.app.state, "runtime", None)
+    if not isinstance(runtime, ServiceRuntime):
+        raise RuntimeError("the service is not running (no lifespan)")
+    return runtime

@@ -1,0 +1,64 @@
+"""The HTTP face of a service: its routes behind the kit's middleware and endpoints."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from contextlib import AbstractAsyncContextManager
+from typing import TYPE_CHECKING
+
+from fastapi import FastAPI
+
+from evp.metrics import ServiceMetrics
+from evp.service.runtime import CHECKS, ServiceRuntime
+from evp.service.settings import ServiceSettings
+from evp.web.health import Check, CheckResult, Readiness
+
+if TYPE_CHECKING:
+    from evp.service.service import Service
+
+__all__ = ["service_app"]
+
+Lifespan = Callable[[FastAPI], AbstractAsyncContextManager[None]]
+
+
+def service_app(
+    service: Service, settings: ServiceSettings, *, metrics: ServiceMetrics, lifespan: Lifespan
+) -> FastAPI:
+    """``service``'s FastAPI app, its readiness checks reading the running parts."""
+    from evp.web.app import web_app
+    from evp.web.auth import TokenVerifier
+
+    holder: list[FastAPI] = []
+
+    def check(name: str) -> Check:
+        async def run() -> CheckResult:
+            runtime = getattr(holder[0].state, "runtime", None) if holder else None
+            if not isinstance(runtime, ServiceRuntime):
+                return CheckResult.failed("starting")
+            return CheckResult.passed(await runtime.checks()[name]())
+
+        return run
+
+    readiness = Readiness(
+        {name: check(name) for name in CHECKS}, timeout=settings.readiness_timeout
+    )
+    verifier = (
+        TokenVerifier.from_jwks_url(
+            settings.jwks_url, issuer=settings.token_issuer, audience=settings.token_audience
+        )
+        if settings.jwks_url
+        else None
+    )
+    app = web_app(
+        title=service.name,
+        version=service.version,
+        description=service.description,
+        routers=service.routers,
+        lifespan=lifespan,
+        metrics=metrics,
+        readiness=readiness,
+        verifier=verifier,
+        max_body_bytes=settings.max_body_bytes,
+    )
+    holder.append(app)
+    return app

@@ -1,0 +1,197 @@
+"""Services on the kit, running on real Kafka, registry and Postgres: the saga's first step."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+
+from evp.demo.services import orders, payments
+from evp.events import OrderConfirmed, OrderPlaced, PaymentProcessed
+from evp.messaging import subscriber as subscriber_module
+from evp.service import HandlerContext, Service, ServiceSettings
+from evp.service.testing import RunningService, running_service
+from evp.web.logs import current_log_context
+
+Settings = Callable[[str], ServiceSettings]
+ORDER = {
+    "user_id": "6c1f6e0e-7d0a-4a59-9f5f-0d5e4c9f2a11",
+    "currency": "EUR",
+    "lines": [{"sku": "BOOK-1", "quantity": 2, "unit_price": "10.00"}],
+}
+
+
+async def _confirmed(service: RunningService, order_id: str) -> bool:
+    response = await service.http.get(f"/orders/{order_id}")
+    return bool(response.json()["status"] == "confirmed")
+
+
+async def _events(service: RunningService, kind: type[Any]) -> list[Any]:
+    return [r.event for r in await service.runtime.store.read_all(0) if isinstance(r.event, kind)]
+
+
+def _handled(service: RunningService, group: str, outcome: str) -> float:
+    value = service.runtime.metrics.registry.get_sample_value(
+        "evp_events_handled_total",
+        {
+            "service": service.runtime.service.name,
+            "group": group,
+            "outcome": outcome,
+            "event_type": OrderPlaced.FULL_NAME,
+        },
+    )
+    return value or 0.0
+
+
+async def test_an_order_placed_over_http_is_paid_and_confirmed(settings_for: Settings) -> None:
+    """The order's event crosses both outboxes and both handlers; each runs once."""
+    async with (
+        running_service(orders, settings_for("orders")) as shop,
+        running_service(payments, settings_for("payments")) as bank,
+    ):
+        response = await shop.http.post("/orders", json=ORDER)
+        assert response.status_code == 201
+        order_id = response.json()["order_id"]
+        await shop.wait_for(lambda: _confirmed(shop, order_id))
+        paid = await _events(bank, PaymentProcessed)
+        confirmed = await _events(shop, OrderConfirmed)
+    assert [p.order_id for p in paid] == [uuid.UUID(order_id)]
+    assert [c.order_id for c in confirmed] == [uuid.UUID(order_id)]
+
+
+async def test_a_handler_that_fails_after_appending_stores_nothing_until_it_succeeds(
+    settings_for: Settings,
+) -> None:
+    """Handled and emitted commit together: a failed attempt leaves no event behind."""
+    flaky = Service("flaky", publishes=(PaymentProcessed,))
+    attempts: list[int] = []
+
+    @flaky.handles(OrderPlaced, retries=2)
+    async def pay(event: OrderPlaced, context: HandlerContext) -> None:
+        attempts.append(context.message.attempt)
+        await payments_handler(event, context)
+        if len(attempts) == 1:
+            raise ConnectionError("the payment provider hung up after we stored")
+
+    async with (
+        running_service(orders, settings_for("orders")) as shop,
+        running_service(flaky, settings_for("flaky")) as bank,
+    ):
+        await shop.http.post("/orders", json=ORDER)
+        await bank.wait_for(lambda: _handled(bank, "flaky", "handled") == 1)
+        paid = await _events(bank, PaymentProcessed)
+    assert attempts == [1, 2]
+    assert len(paid) == 1
+
+
+async def payments_handler(event: OrderPlaced, context: HandlerContext) -> None:
+    """The demo's payment handler, called from a test's own service."""
+    from evp.demo.services import take_payment
+
+    await take_payment(event, context)
+
+
+async def test_readiness_reports_every_part(settings_for: Settings) -> None:
+    """A running service is ready, and the body names each part it checked."""
+    async with running_service(payments, settings_for("payments")) as bank:
+        response = await bank.http.get("/health/ready")
+    body = response.json()
+    assert response.status_code == 200
+    assert body["status"] == "ready"
+    assert set(body["checks"]) == {
+        "database",
+        "kafka",
+        "registry",
+        "outbox",
+        "consumers",
+        "projections",
+    }
+    assert all(check["ok"] for check in body["checks"].values())
+
+
+async def test_readiness_names_a_consumer_whose_fetching_fails(
+    settings_for: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """While a consumer's fetch loop is failing the service is not ready, and says why."""
+
+    class _AlwaysFailing(subscriber_module.Consumer):  # type: ignore[misc]
+        def consume(self, *args: Any, **kwargs: Any) -> Any:
+            raise subscriber_module.KafkaException("simulated broken consumer")
+
+    monkeypatch.setattr(subscriber_module, "Consumer", _AlwaysFailing)
+    async with running_service(payments, settings_for("payments"), assigned=False) as bank:
+        (subscriber,) = bank.runtime.bus.subscribers
+        await bank.wait_for(lambda: subscriber.fetch_restarts > 0)
+        response = await bank.http.get("/health/ready")
+    checks = response.json()["checks"]
+    assert response.status_code == 503
+    assert not checks["consumers"]["ok"]
+    assert "simulated broken consumer" in checks["consumers"]["detail"]
+    assert checks["database"]["ok"]
+
+
+async def test_metrics_show_what_the_service_did(settings_for: Settings) -> None:
+    """/metrics counts requests, published events, handled events and the outbox lag."""
+    async with (
+        running_service(orders, settings_for("orders")) as shop,
+        running_service(payments, settings_for("payments")) as bank,
+    ):
+        order_id = (await shop.http.post("/orders", json=ORDER)).json()["order_id"]
+        await shop.wait_for(lambda: _confirmed(shop, order_id))
+        text = (await bank.http.get("/metrics")).text
+        shop_text = (await shop.http.get("/metrics")).text
+    assert 'evp_events_handled_total{event_type="shop.orders.OrderPlaced"' in text
+    assert "evp_outbox_lag_events" in text
+    assert 'evp_events_published_total{event_type="shop.orders.OrderPlaced"' in shop_text
+    assert 'route="/orders"' in shop_text
+
+
+async def test_the_openapi_document_lists_the_declared_routes(settings_for: Settings) -> None:
+    """/openapi.json is built from the routes the service declared."""
+    async with running_service(orders, settings_for("orders"), assigned=False) as shop:
+        document = (await shop.http.get("/openapi.json")).json()
+    assert document["info"]["title"] == "orders"
+    assert {"/orders", "/orders/{order_id}"} <= set(document["paths"])
+
+
+async def test_a_bad_request_names_each_bad_field(settings_for: Settings) -> None:
+    """A body with two bad fields gets one problem response naming both."""
+    async with running_service(orders, settings_for("orders"), assigned=False) as shop:
+        response = await shop.http.post(
+            "/orders", json={**ORDER, "currency": "XXX", "lines": [{"sku": "A", "quantity": 0}]}
+        )
+    fields = {error["field"] for error in response.json()["errors"]}
+    assert response.status_code == 422
+    assert response.headers["content-type"].startswith("application/problem+json")
+    assert {"body.currency", "body.lines.0.quantity", "body.lines.0.unit_price"} <= fields
+
+
+async def test_an_unknown_order_is_a_404_problem(settings_for: Settings) -> None:
+    """A platform error raised by a route maps to its status through the one table."""
+    async with running_service(orders, settings_for("orders"), assigned=False) as shop:
+        response = await shop.http.get(f"/orders/{uuid.uuid4()}")
+    assert response.status_code == 404
+    assert response.headers["content-type"].startswith("application/problem+json")
+
+
+async def test_a_handler_logs_with_the_flow_of_its_event(settings_for: Settings) -> None:
+    """While a handler runs, log lines carry its event's correlation id as the trace."""
+    seen: list[tuple[str | None, str | None]] = []
+    logging_service = Service("auditor")
+
+    @logging_service.handles(OrderPlaced)
+    async def audit(event: OrderPlaced, context: HandlerContext) -> None:
+        current = current_log_context()
+        seen.append((current.correlation_id, current.trace_id))
+
+    async with (
+        running_service(orders, settings_for("orders")) as shop,
+        running_service(logging_service, settings_for("auditor")) as auditor,
+    ):
+        await shop.http.post("/orders", json=ORDER)
+        await auditor.wait_for(lambda: bool(seen))
+        (placed,) = await _events(shop, OrderPlaced)
+    flow = placed.envelope.correlation_id
+    assert seen == [(str(flow), flow.hex)]
