@@ -59,6 +59,31 @@ def test_the_contract_depends_only_on_leaves() -> None:
     assert _violations(RUNTIME / "contract", allowed) == []
 
 
+def test_the_leaf_modules_import_nothing_of_the_runtime() -> None:
+    """causation, credentials and metrics are leaves every layer may use (causation knows
+    only the Event protocol)."""
+    allowed = ("evp.errors", "evp.avro.record")
+    for leaf in ("causation.py", "credentials.py", "metrics.py"):
+        found = [
+            f"{leaf}:{line}: imports {module}"
+            for line, module in _imports(RUNTIME / leaf)
+            if module.startswith("evp.") and not module.startswith(allowed)
+        ]
+        assert found == []
+
+
+def test_the_kafka_runtime_does_not_depend_on_the_event_store() -> None:
+    """Dependencies point one way: the event store (its relay, its idempotent claims) builds
+    on the messaging runtime, never the reverse."""
+    assert _violations(RUNTIME / "messaging", (), forbidden="evp.eventstore") == []
+
+
+@pytest.mark.parametrize("layer", ["avro", "eventstore", "messaging", "registry", "web"])
+def test_lower_layers_never_import_the_service_kit(layer: str) -> None:
+    """The kit builds on the runtime and the web layer; none of them imports it back."""
+    assert _violations(RUNTIME / layer, (), forbidden="evp.service") == []
+
+
 @pytest.mark.parametrize(
     ("source", "expected"),
     [

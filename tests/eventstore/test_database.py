@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 from contextlib import AsyncExitStack
 from pathlib import Path
 
@@ -11,6 +10,7 @@ import pytest
 
 from evp.eventstore import ServiceDatabase, database_url_variable
 from evp.settings import SettingsError
+from evp.testing.loop import ticking
 
 
 def test_the_url_variable_is_named_after_the_service() -> None:
@@ -59,19 +59,9 @@ async def test_opening_the_embedded_database_leaves_the_event_loop_running(
 ) -> None:
     """The embedded server starts inside a running loop, which keeps serving meanwhile."""
     settings = ServiceDatabase("orders", None, tmp_path / "orders")
-    ticks = 0
-
-    async def tick() -> None:
-        nonlocal ticks
-        while True:
-            await asyncio.sleep(0.01)
-            ticks += 1
-
-    ticker = asyncio.create_task(tick())
-    async with AsyncExitStack() as stack:
+    async with ticking() as ticks, AsyncExitStack() as stack:
         await settings.open(stack)
-    ticker.cancel()
-    assert ticks >= 10
+    assert ticks.count >= 10
 
 
 async def _current_database(url: str) -> str:

@@ -10,13 +10,14 @@ from collections.abc import Sequence
 from confluent_kafka import Message
 
 from evp.avro import AvroCodec, InMemorySchemaLookup
-from evp.avro.wire import frame_header
+from evp.avro.wire import frame_header, read_header
 from evp.events import OrderPlaced
 from evp.messaging.message import MessageContext
 from evp.messaging.processor import Backoff, MessageProcessor, Slot
 from evp.messaging.producer import Delivery, Outgoing
 from evp.messaging.subscription import Subscription
 from evp.messaging.verdicts import ReadVerdicts
+from evp.testing.loop import ticking
 
 from .samples import order_placed
 
@@ -92,7 +93,7 @@ async def test_concurrent_messages_of_one_new_schema_id_ask_the_registry_once() 
     assert lookup.by_id_calls == 1
     assert producer.sent == []
     assert processor.cached_plans == 1
-    assert schema_id == int.from_bytes(value[1:5], "big")
+    assert schema_id == read_header(value)
 
 
 async def test_a_slow_registry_does_not_block_the_event_loop() -> None:
@@ -100,18 +101,9 @@ async def test_a_slow_registry_does_not_block_the_event_loop() -> None:
     lookup, producer = _CountingLookup(delay=0.3), _Producer()
     processor = _processor(lookup, producer)
     value = _encoded(lookup)
-    ticks = 0
-
-    async def tick() -> None:
-        nonlocal ticks
-        while True:
-            await asyncio.sleep(0.01)
-            ticks += 1
-
-    ticker = asyncio.create_task(tick())
-    await processor.process(_message(value), Slot())
-    ticker.cancel()
-    assert ticks >= 10
+    async with ticking() as ticks:
+        await processor.process(_message(value), Slot())
+    assert ticks.count >= 10
 
 
 def _encoded(lookup: _CountingLookup) -> bytes:

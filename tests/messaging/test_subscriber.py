@@ -14,14 +14,13 @@ import pytest
 from evp.avro.schema import parse_plain
 from evp.avro.wire import frame_header
 from evp.events import OrderCancelled, OrderPlaced, PaymentProcessed, PaymentRequested
+from evp.eventstore.idempotency import InMemoryProcessedEvents, idempotent
 from evp.messaging import (
     EventBus,
     GroupProtocol,
-    InMemoryProcessedEvents,
     MessageContext,
     MessagingSettings,
     Reason,
-    idempotent,
 )
 from evp.messaging.dead_letter_queue import DeadLetterQueue
 from evp.messaging.producer import Outgoing

@@ -21,9 +21,13 @@ from evp.eventstore import (
     StreamRecorder,
     TrackingRecorder,
 )
+from evp.eventstore.idempotency import (
+    InMemoryProcessedEvents,
+    ProcessedEvents,
+    TrackedProcessedEvents,
+)
 from evp.eventstore.testing import RecordingPublisher
-from evp.messaging import EventBus, ProcessedEvents
-from evp.messaging.idempotency import InMemoryProcessedEvents, TrackedProcessedEvents
+from evp.messaging import EventBus
 
 
 class CountRegistrations:

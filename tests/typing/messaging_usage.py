@@ -4,15 +4,13 @@ from __future__ import annotations
 
 from evp.avro import Event
 from evp.events import OrderCancelled, PaymentProcessed, PaymentRequested
+from evp.eventstore.idempotency import InMemoryProcessedEvents, ProcessedEvents, idempotent
 from evp.messaging import (
     EventBus,
-    InMemoryProcessedEvents,
     MessageContext,
     MessagingSettings,
-    ProcessedEvents,
     Published,
     RawPublisher,
-    idempotent,
 )
 from evp.messaging.publisher import PublishedBatch
 

@@ -67,7 +67,7 @@ class AvroCodec:
     def prepare(self, event_type: type[Event]) -> int:
         """Resolve ``event_type``'s schema id now (at start-up) rather than on first use."""
         header, _ = self._writer_for(event_type)
-        return int.from_bytes(header[1:], "big")
+        return read_header(header)
 
     def encode(self, event: Event) -> bytes:
         """``event`` as a wire-format frame written with its class's registered schema."""

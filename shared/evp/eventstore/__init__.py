@@ -25,6 +25,13 @@ from evp.eventstore.errors import (
     UnknownEventType,
 )
 from evp.eventstore.failure import Failure, classify
+from evp.eventstore.idempotency import (
+    Claim,
+    InMemoryProcessedEvents,
+    ProcessedEvents,
+    TrackedProcessedEvents,
+    idempotent,
+)
 from evp.eventstore.memory import MemoryRecorder, MemoryTransaction
 from evp.eventstore.outbox import (
     DEFAULT_RELAY_NAME,
@@ -61,11 +68,13 @@ __all__ = [
     "PROJECTIONS_MODULE",
     "Aggregate",
     "AggregateNotFound",
+    "Claim",
     "ConcurrencyError",
     "DuplicateEventError",
     "EventStore",
     "EventStoreError",
     "Failure",
+    "InMemoryProcessedEvents",
     "MemoryRecorder",
     "MemoryTransaction",
     "NewEvent",
@@ -75,6 +84,7 @@ __all__ = [
     "PositionRecorder",
     "PostgresRecorder",
     "PostgresTransaction",
+    "ProcessedEvents",
     "Projection",
     "ProjectionNotFound",
     "ProjectionRunner",
@@ -90,6 +100,7 @@ __all__ = [
     "StreamNotParked",
     "StreamRecorder",
     "TopicRouting",
+    "TrackedProcessedEvents",
     "TrackingRecorder",
     "Transaction",
     "UnexpectedEvent",
@@ -99,6 +110,7 @@ __all__ = [
     "current_transaction",
     "database_url_variable",
     "find_projection",
+    "idempotent",
     "joined",
     "project_once",
 ]

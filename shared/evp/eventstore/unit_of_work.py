@@ -1,6 +1,6 @@
 """The transaction a handler runs in, so what it appends commits with its processed mark.
 
-An idempotent claim (:mod:`evp.messaging.idempotency`) opens a recorder transaction and
+An idempotent claim (:mod:`evp.eventstore.idempotency`) opens a recorder transaction and
 makes it current for the handler's block; :meth:`EventStore.append
 <evp.eventstore.store.EventStore.append>` on the same recorder then joins it without the
 handler passing it around. The scope is closed when the block ends, so a task the handler

@@ -22,13 +22,6 @@ from evp.messaging.errors import (
     RegistryUnavailable,
     TopicUnavailable,
 )
-from evp.messaging.idempotency import (
-    Claim,
-    InMemoryProcessedEvents,
-    ProcessedEvents,
-    TrackedProcessedEvents,
-    idempotent,
-)
 from evp.messaging.message import MessageContext
 from evp.messaging.producer import Delivery
 from evp.messaging.publisher import Published, Publisher, RawPublisher
@@ -38,7 +31,6 @@ from evp.messaging.topics import TopicNames
 __all__ = [
     "BrokerError",
     "BusStateError",
-    "Claim",
     "DeadLetter",
     "DeadLetterNotFound",
     "DeadLetterQueue",
@@ -49,13 +41,11 @@ __all__ = [
     "EventBus",
     "GroupProtocol",
     "HandlerTimedOut",
-    "InMemoryProcessedEvents",
     "IncompatibleSchema",
     "InvalidSubscription",
     "MessageContext",
     "MessagingError",
     "MessagingSettings",
-    "ProcessedEvents",
     "Published",
     "Publisher",
     "RawPublisher",
@@ -65,7 +55,5 @@ __all__ = [
     "ReplayReport",
     "TopicNames",
     "TopicUnavailable",
-    "TrackedProcessedEvents",
     "handled_event",
-    "idempotent",
 ]

@@ -17,9 +17,9 @@ from collections.abc import Awaitable, Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
 from evp.avro import Event
+from evp.eventstore.idempotency import ProcessedEvents
 from evp.eventstore.postgres import PostgresTransaction
 from evp.eventstore.store import EventStore
-from evp.messaging.idempotency import ProcessedEvents
 from evp.messaging.message import MessageContext
 from evp.metrics import Outcome
 from evp.web.logs import log_context

@@ -27,13 +27,13 @@ import httpx
 
 from evp.avro import Event
 from evp.events import EVENT_TYPES
+from evp.eventstore.idempotency import TrackedProcessedEvents
 from evp.eventstore.outbox import OutboxRelay, TopicRouting
 from evp.eventstore.postgres import PostgresRecorder, PostgresTransaction
 from evp.eventstore.projection import Projection, ProjectionRunner, project_once
 from evp.eventstore.store import EventStore
 from evp.messaging.bus import EventBus
 from evp.messaging.headers import EVENT_TYPE, header
-from evp.messaging.idempotency import TrackedProcessedEvents
 from evp.messaging.message import MessageContext
 from evp.messaging.producer import Delivery
 from evp.metrics import ConsumerLag, OutboxState, Outcome, ServiceMetrics

@@ -19,11 +19,10 @@ from evp.avro.record import Event
 from evp.contract.catalog import load_catalog
 from evp.events import EmailChanged
 from evp.eventstore import EventStore, MemoryRecorder, PostgresRecorder
-from evp.messaging import InMemoryProcessedEvents, MessageContext, idempotent
-from evp.messaging.idempotency import TrackedProcessedEvents
+from evp.eventstore.idempotency import InMemoryProcessedEvents, TrackedProcessedEvents, idempotent
+from evp.messaging import MessageContext
 from evp.testing.catalog import catalog_lookup
-
-from .samples import SCHEMAS, order_placed
+from tests.messaging.samples import SCHEMAS, order_placed
 
 
 class Boom(Exception):
