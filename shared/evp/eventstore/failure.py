@@ -20,27 +20,14 @@ import enum
 from evp.avro.errors import UnknownSchemaId, WireFormatError
 from evp.eventstore.errors import UnknownEventType
 from evp.messaging.errors import (
+    REFUSED_MESSAGE_CODES,
     BrokerError,
     DeliveryFailed,
     RegistryUnavailable,
     TopicUnavailable,
 )
 
-__all__ = ["PERMANENT_CODES", "Failure", "classify"]
-
-# librdkafka error names that refuse one message for what it is, not for the state of the
-# cluster: sending it again can only fail again.
-PERMANENT_CODES = frozenset(
-    {
-        "INVALID_MSG",
-        "INVALID_MSG_SIZE",
-        "INVALID_RECORD",
-        "MSG_SIZE_TOO_LARGE",
-        "RECORD_LIST_TOO_LARGE",
-        "TOPIC_EXCEPTION",
-    }
-)
-
+__all__ = ["Failure", "classify"]
 
 class Failure(enum.Enum):
     """How the relay treats a failure to publish one event."""
@@ -56,7 +43,7 @@ def classify(error: BaseException) -> Failure | None:
     if isinstance(error, UnknownEventType | UnknownSchemaId | WireFormatError):
         return Failure.PERMANENT
     if isinstance(error, DeliveryFailed | BrokerError):
-        return Failure.PERMANENT if error.code in PERMANENT_CODES else Failure.TRANSIENT
+        return Failure.PERMANENT if error.code in REFUSED_MESSAGE_CODES else Failure.TRANSIENT
     # OSError covers ConnectionError and (since 3.10) TimeoutError.
     if isinstance(error, TopicUnavailable | RegistryUnavailable | OSError):
         return Failure.TRANSIENT

@@ -12,6 +12,8 @@ from collections.abc import Sequence
 from evp.errors import EvpError
 
 __all__ = [
+    "REFUSED_MESSAGE_CODES",
+    "TOO_LARGE_CODES",
     "BrokerError",
     "BusStateError",
     "DeadLetterNotFound",
@@ -23,6 +25,16 @@ __all__ = [
     "RegistryUnavailable",
     "TopicUnavailable",
 ]
+
+
+# librdkafka's error names for a message too large to be written (the client's own check
+# and the broker's answer).
+TOO_LARGE_CODES = frozenset(
+    {"MSG_SIZE_TOO_LARGE", "_MSG_SIZE_TOO_LARGE", "INVALID_MSG_SIZE", "RECORD_LIST_TOO_LARGE"}
+)
+# Names that refuse one message for what it is, not for the state of the cluster: sending
+# the same message again can only fail again.
+REFUSED_MESSAGE_CODES = TOO_LARGE_CODES | {"INVALID_MSG", "INVALID_RECORD", "TOPIC_EXCEPTION"}
 
 
 class MessagingError(EvpError):

@@ -35,6 +35,7 @@ from evp.errors import EvpError
 from evp.messaging.context import enter_handling, exit_handling
 from evp.messaging.dead_letter import DeadLettered, Reason, dead_letter_of, truncated
 from evp.messaging.errors import (
+    TOO_LARGE_CODES,
     BrokerError,
     DeliveryFailed,
     HandlerTimedOut,
@@ -56,8 +57,6 @@ _UNKNOWN_ID_TTL_S = 30.0
 # Plans kept per consumer group. A topic legitimately sees a handful of writer ids; the
 # bound only stops a stream of made-up ids from growing memory without end.
 _MAX_PLANS = 1024
-# librdkafka's codes for a message the broker or the client will never accept as it is.
-_TOO_LARGE = frozenset({"MSG_SIZE_TOO_LARGE", "_MSG_SIZE_TOO_LARGE", "INVALID_MSG_SIZE"})
 
 
 class Abandoned(Exception):
@@ -356,7 +355,7 @@ class MessageProcessor:
                 (delivery,) = await self._producer.send([letter])
                 break
             except (BrokerError, DeliveryFailed) as failure:
-                if failure.code in _TOO_LARGE and not cut:
+                if failure.code in TOO_LARGE_CODES and not cut:
                     # The letter can never be written whole: keep it, cut, rather than lose it.
                     letter, cut = truncated(letter, self._producer.max_message_bytes), True
                     _log.warning("dead letter too large (%s); sending it truncated", failure)
