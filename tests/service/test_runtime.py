@@ -2,14 +2,19 @@
 
 from __future__ import annotations
 
+import asyncio
+import dataclasses
 import uuid
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import pytest
 
 from evp.demo.services import orders, payments
 from evp.events import OrderConfirmed, OrderPlaced, PaymentProcessed
+from evp.eventstore.outbox import DEFAULT_RELAY_NAME
+from evp.eventstore.postgres import PostgresRecorder
 from evp.messaging import subscriber as subscriber_module
 from evp.service import HandlerContext, Service, ServiceSettings
 from evp.service.testing import RunningService, running_service
@@ -195,3 +200,48 @@ async def test_a_handler_logs_with_the_flow_of_its_event(settings_for: Settings)
         (placed,) = await _events(shop, OrderPlaced)
     flow = placed.envelope.correlation_id
     assert seen == [(str(flow), flow.hex)]
+
+
+async def test_stopping_lets_a_running_handler_finish_and_relays_what_it_stored(
+    settings_for: Settings,
+) -> None:
+    """Shutdown stops the consumers first: the handler in flight commits, and its event is
+    published before the producer closes."""
+    started, release = asyncio.Event(), asyncio.Event()
+    slow = Service("slow", publishes=(PaymentProcessed,))
+
+    @slow.handles(OrderPlaced)
+    async def pay(event: OrderPlaced, context: HandlerContext) -> None:
+        started.set()
+        await release.wait()
+        await payments_handler(event, context)
+
+    async with running_service(orders, settings_for("orders")) as shop:
+        bank_settings = settings_for("slow")
+        async with running_service(slow, bank_settings):
+            await shop.http.post("/orders", json=ORDER)
+            await asyncio.wait_for(started.wait(), 15)
+            asyncio.get_running_loop().call_later(0.3, release.set)
+        # Stopped: the handler finished first, and the relay drained what it stored.
+        recorder = await PostgresRecorder.connect(bank_settings.database.url or "")
+        try:
+            stored = await recorder.read_all()
+            checkpoint = await recorder.checkpoint(DEFAULT_RELAY_NAME)
+        finally:
+            await recorder.close()
+    assert [e.event_type for e in stored] == [PaymentProcessed.FULL_NAME]
+    assert checkpoint == stored[-1].position
+
+
+async def test_without_a_database_url_a_service_starts_its_own_postgres(
+    settings_for: Settings, tmp_path: Path
+) -> None:
+    """No <SERVICE>_DATABASE_URL: an embedded Postgres starts inside the running loop."""
+    settings = settings_for("payments")
+    database = dataclasses.replace(settings.database, url=None, data_dir=tmp_path / "payments")
+    async with running_service(payments, settings.replace(database=database)) as bank:
+        ready = await bank.http.get("/health/ready")
+        url = bank.runtime.database_url
+    assert ready.status_code == 200
+    assert (tmp_path / "payments" / "postgres").is_dir()
+    assert url.split("?")[0].endswith("/payments")

@@ -27,6 +27,7 @@ import httpx
 
 from evp.avro import Event
 from evp.events import EVENT_TYPES
+from evp.eventstore.errors import PublishFailed, RecorderError
 from evp.eventstore.idempotency import TrackedProcessedEvents
 from evp.eventstore.outbox import OutboxRelay, TopicRouting
 from evp.eventstore.postgres import PostgresRecorder, PostgresTransaction
@@ -192,10 +193,15 @@ class ServiceRuntime:
 
     async def _relay(self) -> None:
         await self.relay.run(self._stop)
-        # Stopping: one last pass, so what the last handlers stored goes out now.
-        with contextlib.suppress(Exception):
+        # Stopping: one last pass, so what the last handlers stored goes out now. If it
+        # cannot, nothing is lost: the events wait in the outbox for the next start.
+        try:
             async with asyncio.timeout(self.settings.messaging.shutdown_timeout):
                 await self.relay.drain()
+        except (TimeoutError, PublishFailed, RecorderError) as error:
+            _log.warning(
+                "service %s: events left in the outbox at stop: %s", self.service.name, error
+            )
 
     async def _stop_background(self) -> None:
         self._stop.set()
@@ -213,9 +219,13 @@ class ServiceRuntime:
     async def _observe(self) -> None:
         """Keep the figures that metrics read synchronously (outbox lag, parked streams)."""
         while not self._stop.is_set():
-            with contextlib.suppress(Exception):
+            try:
                 lag = await self.relay.lag()
                 parked = len(await self.relay.parked_streams())
+            except RecorderError as error:
+                # The database is down: readiness says so; the gauges keep their last value.
+                _log.debug("service %s: outbox figures unavailable: %s", self.service.name, error)
+            else:
                 self._outbox = OutboxState(lag, parked)
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._stop.wait(), _OBSERVE_INTERVAL_S)
