@@ -15,6 +15,7 @@ from evp.demo.services import orders, payments
 from evp.events import OrderConfirmed, OrderPlaced, PaymentProcessed
 from evp.eventstore.outbox import DEFAULT_RELAY_NAME
 from evp.eventstore.postgres import PostgresRecorder
+from evp.eventstore.recorder import NewEvent
 from evp.messaging import subscriber as subscriber_module
 from evp.service import HandlerContext, Service, ServiceSettings
 from evp.service.testing import RunningService, running_service
@@ -135,6 +136,11 @@ async def test_readiness_names_a_consumer_whose_fetching_fails(
     assert not checks["consumers"]["ok"]
     assert "simulated broken consumer" in checks["consumers"]["detail"]
     assert checks["database"]["ok"]
+    restarts = bank.runtime.metrics.registry.get_sample_value(
+        "evp_consumer_fetch_restarts_total", {"service": "payments", "group": "payments"}
+    )
+    assert restarts is not None
+    assert restarts >= 1
 
 
 async def test_metrics_show_what_the_service_did(settings_for: Settings) -> None:
@@ -245,3 +251,26 @@ async def test_without_a_database_url_a_service_starts_its_own_postgres(
     assert ready.status_code == 200
     assert (tmp_path / "payments" / "postgres").is_dir()
     assert url.split("?")[0].endswith("/payments")
+
+
+async def test_a_parked_stream_shows_in_readiness_and_metrics(settings_for: Settings) -> None:
+    """An event that can never be published parks its stream; the service says so."""
+    async with running_service(orders, settings_for("orders")) as shop:
+        gone = NewEvent(
+            event_id=uuid.uuid4(),
+            event_type="shop.orders.OrderTeleported",  # no generated class: cannot be routed
+            data=b"\x00\x00\x00\x00\x01",
+            correlation_id=uuid.uuid4(),
+        )
+        await shop.runtime.recorder.append("order-gone", 0, [gone])
+        await shop.wait_for(lambda: _parked_gauge(shop) == 1)
+        ready = (await shop.http.get("/health/ready")).json()
+    assert "order-gone" in ready["checks"]["outbox"]["detail"]
+    assert "evp outbox list" in ready["checks"]["outbox"]["detail"]
+
+
+def _parked_gauge(service: RunningService) -> float:
+    value = service.runtime.metrics.registry.get_sample_value(
+        "evp_outbox_parked_streams", {"service": service.runtime.service.name}
+    )
+    return value or 0.0

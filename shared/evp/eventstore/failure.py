@@ -29,6 +29,7 @@ from evp.messaging.errors import (
 
 __all__ = ["Failure", "classify"]
 
+
 class Failure(enum.Enum):
     """How the relay treats a failure to publish one event."""
 
