@@ -9,7 +9,9 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
+from fastapi import APIRouter
 
 from evp.demo.services import orders, payments
 from evp.events import OrderConfirmed, OrderPlaced, PaymentProcessed
@@ -19,6 +21,7 @@ from evp.eventstore.recorder import NewEvent
 from evp.messaging import subscriber as subscriber_module
 from evp.service import HandlerContext, Service, ServiceSettings
 from evp.service.testing import RunningService, running_service
+from evp.web import CurrentUser, KeySet, Role, TokenIssuer, TokenVerifier
 from evp.web.logs import current_log_context
 
 Settings = Callable[[str], ServiceSettings]
@@ -274,3 +277,38 @@ def _parked_gauge(service: RunningService) -> float:
         "evp_outbox_parked_streams", {"service": service.runtime.service.name}
     )
     return value or 0.0
+
+
+async def test_a_service_can_also_listen_on_a_real_socket(settings_for: Settings) -> None:
+    """serve_http gives a URL other processes (or a JWKS client) can reach."""
+    async with running_service(payments, settings_for("payments"), serve_http=True) as bank:
+        assert bank.url is not None
+        async with httpx.AsyncClient(base_url=bank.url) as client:
+            response = await client.get("/health/live")
+    assert response.status_code == 200
+
+
+async def test_a_given_verifier_checks_the_bearer_tokens_of_user_routes(
+    settings_for: Settings,
+) -> None:
+    """A test's own key set signs tokens the service accepts; no token is a 401."""
+    keys = KeySet.generate()
+    issuer = TokenIssuer(keys, issuer="evp-users", audience="evp")
+    verifier = TokenVerifier.local(keys, issuer="evp-users", audience="evp")
+    private = Service("private")
+    router = APIRouter()
+
+    @router.get("/me")
+    async def me(user: CurrentUser) -> dict[str, str]:
+        return {"user_id": str(user.user_id)}
+
+    private.include(router)
+    user_id = uuid.uuid4()
+    token = issuer.issue(user_id, "ada@example.com", Role.CUSTOMER).access_token
+    async with running_service(
+        private, settings_for("private"), verifier=verifier, assigned=False
+    ) as running:
+        anonymous = await running.http.get("/me")
+        known = await running.http.get("/me", headers={"Authorization": f"Bearer {token}"})
+    assert anonymous.status_code == 401
+    assert known.json() == {"user_id": str(user_id)}

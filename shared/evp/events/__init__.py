@@ -7,9 +7,11 @@ from __future__ import annotations
 from evp.avro.record import Event
 from evp.events.common import Currency, Envelope
 from evp.events.inventory import (
+    ProductAdded,
     ReleaseReason,
     ReservationFailureReason,
     StockAdded,
+    StockHeld,
     StockLine,
     StockReleased,
     StockReservationFailed,
@@ -24,7 +26,11 @@ from evp.events.orders import (
     OrderLine,
     OrderPlaced,
     PaymentRequested,
+    RefundRequested,
+    ReleaseRequestReason,
     ShippingAddress,
+    StockReleaseRequested,
+    StockReservationRequested,
 )
 from evp.events.payments import (
     PaymentFailed,
@@ -55,14 +61,20 @@ __all__ = [
     "PaymentProcessed",
     "PaymentRefunded",
     "PaymentRequested",
+    "ProductAdded",
     "ProfileUpdated",
+    "RefundRequested",
     "ReleaseReason",
+    "ReleaseRequestReason",
     "ReservationFailureReason",
     "ShippingAddress",
     "StockAdded",
+    "StockHeld",
     "StockLine",
+    "StockReleaseRequested",
     "StockReleased",
     "StockReservationFailed",
+    "StockReservationRequested",
     "StockReserved",
     "StockShortage",
     "UserLoggedIn",
@@ -71,7 +83,9 @@ __all__ = [
 
 # Every event class by the full name of its record, for consumers of mixed topics.
 EVENT_TYPES: dict[str, type[Event]] = {
+    "shop.inventory.ProductAdded": ProductAdded,
     "shop.inventory.StockAdded": StockAdded,
+    "shop.inventory.StockHeld": StockHeld,
     "shop.inventory.StockReleased": StockReleased,
     "shop.inventory.StockReservationFailed": StockReservationFailed,
     "shop.inventory.StockReserved": StockReserved,
@@ -81,6 +95,9 @@ EVENT_TYPES: dict[str, type[Event]] = {
     "shop.orders.OrderConfirmed": OrderConfirmed,
     "shop.orders.OrderPlaced": OrderPlaced,
     "shop.orders.PaymentRequested": PaymentRequested,
+    "shop.orders.RefundRequested": RefundRequested,
+    "shop.orders.StockReleaseRequested": StockReleaseRequested,
+    "shop.orders.StockReservationRequested": StockReservationRequested,
     "shop.payments.PaymentFailed": PaymentFailed,
     "shop.payments.PaymentProcessed": PaymentProcessed,
     "shop.payments.PaymentRefunded": PaymentRefunded,

@@ -5,18 +5,22 @@
 from __future__ import annotations
 
 import dataclasses
+import datetime
+import decimal
 import enum
 import uuid
 from typing import Any, ClassVar
 
 from evp.avro import logical as _logical
 from evp.avro.record import Event
-from evp.events.common import Envelope
+from evp.events.common import Currency, Envelope
 
 __all__ = [
+    "ProductAdded",
     "ReleaseReason",
     "ReservationFailureReason",
     "StockAdded",
+    "StockHeld",
     "StockLine",
     "StockReleased",
     "StockReservationFailed",
@@ -34,6 +38,7 @@ class ReleaseReason(enum.Enum):
     PAYMENT_FAILED = "PAYMENT_FAILED"
     EXPIRED = "EXPIRED"
     UNKNOWN = "UNKNOWN"
+    TIMED_OUT = "TIMED_OUT"
 
 
 class ReservationFailureReason(enum.Enum):
@@ -44,6 +49,119 @@ class ReservationFailureReason(enum.Enum):
     INSUFFICIENT_STOCK = "INSUFFICIENT_STOCK"
     UNKNOWN_SKU = "UNKNOWN_SKU"
     UNKNOWN = "UNKNOWN"
+
+
+@dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
+class ProductAdded:
+    """A product was added to the catalogue, with its price."""
+
+    FULL_NAME: ClassVar[str] = "shop.inventory.ProductAdded"
+    SUBJECT: ClassVar[str] = "inventory-shop.inventory.ProductAdded"
+    TOPIC: ClassVar[str] = "inventory"
+    KEY_FIELD: ClassVar[str] = "sku"
+    VERSION: ClassVar[int] = 1
+    AVRO_SCHEMA: ClassVar[str] = (
+        '{"type":"record","name":"shop.inventory.ProductAdded","doc":"A product was added to the ca'
+        'talogue, with its price.","fields":[{"name":"envelope","type":{"type":"record","name":"sho'
+        'p.common.Envelope","doc":"Metadata carried by every event: who, what, when and why.","fiel'
+        'ds":[{"name":"event_id","type":{"type":"string","logicalType":"uuid"},"doc":"Unique id of '
+        'this event; consumers deduplicate on it."},{"name":"event_type","type":"string","doc":"Ful'
+        'l Avro name of the event record, e.g. shop.orders.OrderPlaced."},{"name":"timestamp","type'
+        '":{"type":"long","logicalType":"timestamp-millis"},"doc":"When the event happened, UTC, mi'
+        'llisecond precision."},{"name":"version","type":"int","doc":"Version of the event\'s schem'
+        'a within its subject when it was written."},{"name":"source","type":"string","doc":"Name o'
+        'f the service that produced the event, e.g. orders."},{"name":"correlation_id","type":{"ty'
+        'pe":"string","logicalType":"uuid"},"doc":"Id shared by every event of one business flow, e'
+        '.g. one order\'s saga."},{"name":"causation_id","type":["null",{"type":"string","logicalTy'
+        'pe":"uuid"}],"doc":"Id of the event that caused this one; null when a user request caused '
+        'it.","default":null}]},"doc":"Metadata every event carries: identity, time, origin and cau'
+        'sal links."},{"name":"sku","type":"string","doc":"Stock-keeping unit: the product\'s id; p'
+        'roduct events are keyed by it."},{"name":"name","type":"string","doc":"Name shown to custo'
+        'mers."},{"name":"price","type":{"type":"bytes","logicalType":"decimal","precision":12,"sca'
+        'le":2},"doc":"Unit price."},{"name":"currency","type":{"type":"enum","name":"shop.common.C'
+        'urrency","doc":"ISO 4217 currency of a money amount. No default symbol on purpose: an unkn'
+        'own currency must never be read as a known one.","symbols":["EUR","USD","GBP"]},"doc":"Cur'
+        'rency of the price."}]}'
+    )
+
+    envelope: Envelope
+    """Metadata every event carries: identity, time, origin and causal links."""
+
+    sku: str
+    """Stock-keeping unit: the product's id; product events are keyed by it."""
+
+    name: str
+    """Name shown to customers."""
+
+    price: decimal.Decimal
+    """Unit price."""
+
+    currency: Currency
+    """Currency of the price."""
+
+    def to_avro(self) -> dict[str, Any]:
+        """This record as the plain values fastavro writes."""
+        return {
+            "envelope": self.envelope.to_avro(),
+            "sku": self.sku,
+            "name": self.name,
+            "price": _logical.decimal_to_bytes(self.price, 12, 2),
+            "currency": self.currency.value,
+        }
+
+    @classmethod
+    def from_avro(cls, data: dict[str, Any]) -> ProductAdded:
+        """Build the record from the plain values fastavro reads."""
+        return cls(
+            envelope=Envelope.from_avro(data["envelope"]),
+            sku=data["sku"],
+            name=data["name"],
+            price=_logical.bytes_to_decimal(data["price"], 2),
+            currency=Currency[data["currency"]],
+        )
+
+    def key(self) -> str:
+        """The message key: the aggregate id, ``sku``."""
+        return str(self.sku)
+
+    @classmethod
+    def new(
+        cls,
+        *,
+        sku: str,
+        name: str,
+        price: decimal.Decimal,
+        currency: Currency,
+        source: str,
+        correlation_id: uuid.UUID | None = None,
+        caused_by: Event | None = None,
+    ) -> ProductAdded:
+        """A new event with a fresh envelope.
+
+        ``caused_by`` is the event this one reacts to: its correlation id is carried
+        over and its event id becomes the causation id. Without it the event starts a
+        new flow, correlated by ``correlation_id`` or else by its own event id.
+        """
+        event_id = uuid.uuid4()
+        causation_id = None
+        if caused_by is not None:
+            correlation_id = caused_by.envelope.correlation_id
+            causation_id = caused_by.envelope.event_id
+        return cls(
+            envelope=Envelope(
+                event_id=event_id,
+                event_type=cls.FULL_NAME,
+                timestamp=_logical.utc_now(),
+                version=cls.VERSION,
+                source=source,
+                correlation_id=correlation_id or event_id,
+                causation_id=causation_id,
+            ),
+            sku=sku,
+            name=name,
+            price=price,
+            currency=currency,
+        )
 
 
 @dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
@@ -149,6 +267,122 @@ class StockAdded:
 
 
 @dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
+class StockHeld:
+    """Stock for every line of an order was held, pending payment: no longer available to others."""
+
+    FULL_NAME: ClassVar[str] = "shop.inventory.StockHeld"
+    SUBJECT: ClassVar[str] = "inventory-shop.inventory.StockHeld"
+    TOPIC: ClassVar[str] = "inventory"
+    KEY_FIELD: ClassVar[str] = "order_id"
+    VERSION: ClassVar[int] = 1
+    AVRO_SCHEMA: ClassVar[str] = (
+        '{"type":"record","name":"shop.inventory.StockHeld","doc":"Stock for every line of an order'
+        ' was held, pending payment: no longer available to others.","fields":[{"name":"envelope","'
+        'type":{"type":"record","name":"shop.common.Envelope","doc":"Metadata carried by every even'
+        't: who, what, when and why.","fields":[{"name":"event_id","type":{"type":"string","logical'
+        'Type":"uuid"},"doc":"Unique id of this event; consumers deduplicate on it."},{"name":"even'
+        't_type","type":"string","doc":"Full Avro name of the event record, e.g. shop.orders.OrderP'
+        'laced."},{"name":"timestamp","type":{"type":"long","logicalType":"timestamp-millis"},"doc"'
+        ':"When the event happened, UTC, millisecond precision."},{"name":"version","type":"int","d'
+        'oc":"Version of the event\'s schema within its subject when it was written."},{"name":"sou'
+        'rce","type":"string","doc":"Name of the service that produced the event, e.g. orders."},{"'
+        'name":"correlation_id","type":{"type":"string","logicalType":"uuid"},"doc":"Id shared by e'
+        'very event of one business flow, e.g. one order\'s saga."},{"name":"causation_id","type":['
+        '"null",{"type":"string","logicalType":"uuid"}],"doc":"Id of the event that caused this one'
+        '; null when a user request caused it.","default":null}]},"doc":"Metadata every event carri'
+        'es: identity, time, origin and causal links."},{"name":"hold_id","type":{"type":"string","'
+        'logicalType":"uuid"},"doc":"Id of the hold; it becomes the reservation\'s id once payment '
+        'succeeds."},{"name":"order_id","type":{"type":"string","logicalType":"uuid"},"doc":"Id of '
+        'the order the stock is held for; hold events are keyed by it."},{"name":"lines","type":{"t'
+        'ype":"array","items":{"type":"record","name":"shop.inventory.StockLine","doc":"A quantity '
+        'of one stock-keeping unit.","fields":[{"name":"sku","type":"string","doc":"Stock-keeping u'
+        'nit of the product."},{"name":"quantity","type":"int","doc":"Number of units, always posit'
+        'ive."}]}},"doc":"Units held per product."},{"name":"expires_at","type":{"type":"long","log'
+        'icalType":"timestamp-millis"},"doc":"When the hold is released if the order\'s saga has no'
+        't finished by then."}]}'
+    )
+
+    envelope: Envelope
+    """Metadata every event carries: identity, time, origin and causal links."""
+
+    hold_id: uuid.UUID
+    """Id of the hold; it becomes the reservation's id once payment succeeds."""
+
+    order_id: uuid.UUID
+    """Id of the order the stock is held for; hold events are keyed by it."""
+
+    lines: list[StockLine]
+    """Units held per product."""
+
+    expires_at: datetime.datetime
+    """When the hold is released if the order's saga has not finished by then."""
+
+    def to_avro(self) -> dict[str, Any]:
+        """This record as the plain values fastavro writes."""
+        return {
+            "envelope": self.envelope.to_avro(),
+            "hold_id": str(self.hold_id),
+            "order_id": str(self.order_id),
+            "lines": [_i0.to_avro() for _i0 in self.lines],
+            "expires_at": _logical.datetime_to_millis(self.expires_at),
+        }
+
+    @classmethod
+    def from_avro(cls, data: dict[str, Any]) -> StockHeld:
+        """Build the record from the plain values fastavro reads."""
+        return cls(
+            envelope=Envelope.from_avro(data["envelope"]),
+            hold_id=_logical.string_to_uuid(data["hold_id"]),
+            order_id=_logical.string_to_uuid(data["order_id"]),
+            lines=[StockLine.from_avro(_i0) for _i0 in data["lines"]],
+            expires_at=_logical.millis_to_datetime(data["expires_at"]),
+        )
+
+    def key(self) -> str:
+        """The message key: the aggregate id, ``order_id``."""
+        return str(self.order_id)
+
+    @classmethod
+    def new(
+        cls,
+        *,
+        hold_id: uuid.UUID,
+        order_id: uuid.UUID,
+        lines: list[StockLine],
+        expires_at: datetime.datetime,
+        source: str,
+        correlation_id: uuid.UUID | None = None,
+        caused_by: Event | None = None,
+    ) -> StockHeld:
+        """A new event with a fresh envelope.
+
+        ``caused_by`` is the event this one reacts to: its correlation id is carried
+        over and its event id becomes the causation id. Without it the event starts a
+        new flow, correlated by ``correlation_id`` or else by its own event id.
+        """
+        event_id = uuid.uuid4()
+        causation_id = None
+        if caused_by is not None:
+            correlation_id = caused_by.envelope.correlation_id
+            causation_id = caused_by.envelope.event_id
+        return cls(
+            envelope=Envelope(
+                event_id=event_id,
+                event_type=cls.FULL_NAME,
+                timestamp=_logical.utc_now(),
+                version=cls.VERSION,
+                source=source,
+                correlation_id=correlation_id or event_id,
+                causation_id=causation_id,
+            ),
+            hold_id=hold_id,
+            order_id=order_id,
+            lines=lines,
+            expires_at=expires_at,
+        )
+
+
+@dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
 class StockLine:
     """A quantity of one stock-keeping unit."""
 
@@ -184,7 +418,7 @@ class StockReleased:
     SUBJECT: ClassVar[str] = "inventory-shop.inventory.StockReleased"
     TOPIC: ClassVar[str] = "inventory"
     KEY_FIELD: ClassVar[str] = "order_id"
-    VERSION: ClassVar[int] = 1
+    VERSION: ClassVar[int] = 2
     AVRO_SCHEMA: ClassVar[str] = (
         '{"type":"record","name":"shop.inventory.StockReleased","doc":"Reserved stock was returned '
         'to the available pool (a saga compensation).","fields":[{"name":"envelope","type":{"type":'
@@ -208,8 +442,8 @@ class StockReleased:
         'oc":"Stock-keeping unit of the product."},{"name":"quantity","type":"int","doc":"Number of'
         ' units, always positive."}]}},"doc":"Units released per product."},{"name":"reason","type"'
         ':{"type":"enum","name":"shop.inventory.ReleaseReason","doc":"Why reserved stock was releas'
-        'ed.","symbols":["ORDER_CANCELLED","PAYMENT_FAILED","EXPIRED","UNKNOWN"],"default":"UNKNOWN'
-        '"},"doc":"Why the stock was released."}]}'
+        'ed.","symbols":["ORDER_CANCELLED","PAYMENT_FAILED","EXPIRED","UNKNOWN","TIMED_OUT"],"defau'
+        'lt":"UNKNOWN"},"doc":"Why the stock was released."}]}'
     )
 
     envelope: Envelope

@@ -21,7 +21,11 @@ __all__ = [
     "OrderLine",
     "OrderPlaced",
     "PaymentRequested",
+    "RefundRequested",
+    "ReleaseRequestReason",
     "ShippingAddress",
+    "StockReleaseRequested",
+    "StockReservationRequested",
 ]
 
 
@@ -35,6 +39,17 @@ class CancellationReason(enum.Enum):
     PAYMENT_FAILED = "PAYMENT_FAILED"
     UNKNOWN = "UNKNOWN"
     TIMED_OUT = "TIMED_OUT"
+
+
+class ReleaseRequestReason(enum.Enum):
+    """Why the saga releases the stock."""
+
+    # Readers map symbols they do not know to UNKNOWN (the enum default).
+
+    PAYMENT_FAILED = "PAYMENT_FAILED"
+    TIMED_OUT = "TIMED_OUT"
+    CUSTOMER_REQUEST = "CUSTOMER_REQUEST"
+    UNKNOWN = "UNKNOWN"
 
 
 @dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
@@ -430,37 +445,41 @@ class OrderPlaced:
 
 @dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
 class PaymentRequested:
-    """The order saga asked for payment after stock was reserved."""
+    """The order saga asked for payment, with the customer's payment token, against the stock held for
+    the order.
+    """
 
     FULL_NAME: ClassVar[str] = "shop.orders.PaymentRequested"
     SUBJECT: ClassVar[str] = "orders-shop.orders.PaymentRequested"
     TOPIC: ClassVar[str] = "orders"
     KEY_FIELD: ClassVar[str] = "order_id"
-    VERSION: ClassVar[int] = 1
+    VERSION: ClassVar[int] = 2
     AVRO_SCHEMA: ClassVar[str] = (
         '{"type":"record","name":"shop.orders.PaymentRequested","doc":"The order saga asked for pay'
-        'ment after stock was reserved.","fields":[{"name":"envelope","type":{"type":"record","name'
-        '":"shop.common.Envelope","doc":"Metadata carried by every event: who, what, when and why."'
-        ',"fields":[{"name":"event_id","type":{"type":"string","logicalType":"uuid"},"doc":"Unique '
-        'id of this event; consumers deduplicate on it."},{"name":"event_type","type":"string","doc'
-        '":"Full Avro name of the event record, e.g. shop.orders.OrderPlaced."},{"name":"timestamp"'
-        ',"type":{"type":"long","logicalType":"timestamp-millis"},"doc":"When the event happened, U'
-        'TC, millisecond precision."},{"name":"version","type":"int","doc":"Version of the event\'s'
-        ' schema within its subject when it was written."},{"name":"source","type":"string","doc":"'
-        'Name of the service that produced the event, e.g. orders."},{"name":"correlation_id","type'
-        '":{"type":"string","logicalType":"uuid"},"doc":"Id shared by every event of one business f'
-        'low, e.g. one order\'s saga."},{"name":"causation_id","type":["null",{"type":"string","log'
-        'icalType":"uuid"}],"doc":"Id of the event that caused this one; null when a user request c'
-        'aused it.","default":null}]},"doc":"Metadata every event carries: identity, time, origin a'
-        'nd causal links."},{"name":"order_id","type":{"type":"string","logicalType":"uuid"},"doc":'
-        '"Id of the order to be paid."},{"name":"user_id","type":{"type":"string","logicalType":"uu'
-        'id"},"doc":"Id of the paying user."},{"name":"reservation_id","type":{"type":"string","log'
-        'icalType":"uuid"},"doc":"Id of the stock reservation the payment covers."},{"name":"amount'
-        '","type":{"type":"bytes","logicalType":"decimal","precision":12,"scale":2},"doc":"Amount t'
-        'o charge."},{"name":"currency","type":{"type":"enum","name":"shop.common.Currency","doc":"'
-        "ISO 4217 currency of a money amount. No default symbol on purpose: an unknown currency mus"
-        't never be read as a known one.","symbols":["EUR","USD","GBP"]},"doc":"Currency of the amo'
-        'unt."}]}'
+        'ment, with the customer\'s payment token, against the stock held for the order.","fields":'
+        '[{"name":"envelope","type":{"type":"record","name":"shop.common.Envelope","doc":"Metadata '
+        'carried by every event: who, what, when and why.","fields":[{"name":"event_id","type":{"ty'
+        'pe":"string","logicalType":"uuid"},"doc":"Unique id of this event; consumers deduplicate o'
+        'n it."},{"name":"event_type","type":"string","doc":"Full Avro name of the event record, e.'
+        'g. shop.orders.OrderPlaced."},{"name":"timestamp","type":{"type":"long","logicalType":"tim'
+        'estamp-millis"},"doc":"When the event happened, UTC, millisecond precision."},{"name":"ver'
+        'sion","type":"int","doc":"Version of the event\'s schema within its subject when it was wr'
+        'itten."},{"name":"source","type":"string","doc":"Name of the service that produced the eve'
+        'nt, e.g. orders."},{"name":"correlation_id","type":{"type":"string","logicalType":"uuid"},'
+        '"doc":"Id shared by every event of one business flow, e.g. one order\'s saga."},{"name":"c'
+        'ausation_id","type":["null",{"type":"string","logicalType":"uuid"}],"doc":"Id of the event'
+        ' that caused this one; null when a user request caused it.","default":null}]},"doc":"Metad'
+        'ata every event carries: identity, time, origin and causal links."},{"name":"order_id","ty'
+        'pe":{"type":"string","logicalType":"uuid"},"doc":"Id of the order to be paid."},{"name":"u'
+        'ser_id","type":{"type":"string","logicalType":"uuid"},"doc":"Id of the paying user."},{"na'
+        'me":"reservation_id","type":{"type":"string","logicalType":"uuid"},"doc":"Id of the stock '
+        'hold the payment covers."},{"name":"amount","type":{"type":"bytes","logicalType":"decimal"'
+        ',"precision":12,"scale":2},"doc":"Amount to charge."},{"name":"currency","type":{"type":"e'
+        'num","name":"shop.common.Currency","doc":"ISO 4217 currency of a money amount. No default '
+        'symbol on purpose: an unknown currency must never be read as a known one.","symbols":["EUR'
+        '","USD","GBP"]},"doc":"Currency of the amount."},{"name":"payment_token","type":"string","'
+        'doc":"The customer\'s payment-method token, as the payment provider issued it (e.g. tok_ok'
+        '); empty before v2.","default":""}]}'
     )
 
     envelope: Envelope
@@ -473,13 +492,18 @@ class PaymentRequested:
     """Id of the paying user."""
 
     reservation_id: uuid.UUID
-    """Id of the stock reservation the payment covers."""
+    """Id of the stock hold the payment covers."""
 
     amount: decimal.Decimal
     """Amount to charge."""
 
     currency: Currency
     """Currency of the amount."""
+
+    payment_token: str = ""
+    """The customer's payment-method token, as the payment provider issued it (e.g. tok_ok); empty
+    before v2.
+    """
 
     def to_avro(self) -> dict[str, Any]:
         """This record as the plain values fastavro writes."""
@@ -490,6 +514,7 @@ class PaymentRequested:
             "reservation_id": str(self.reservation_id),
             "amount": _logical.decimal_to_bytes(self.amount, 12, 2),
             "currency": self.currency.value,
+            "payment_token": self.payment_token,
         }
 
     @classmethod
@@ -502,6 +527,7 @@ class PaymentRequested:
             reservation_id=_logical.string_to_uuid(data["reservation_id"]),
             amount=_logical.bytes_to_decimal(data["amount"], 2),
             currency=Currency[data["currency"]],
+            payment_token=data["payment_token"],
         )
 
     def key(self) -> str:
@@ -517,6 +543,7 @@ class PaymentRequested:
         reservation_id: uuid.UUID,
         amount: decimal.Decimal,
         currency: Currency,
+        payment_token: str = "",
         source: str,
         correlation_id: uuid.UUID | None = None,
         caused_by: Event | None = None,
@@ -547,6 +574,129 @@ class PaymentRequested:
             reservation_id=reservation_id,
             amount=amount,
             currency=currency,
+            payment_token=payment_token,
+        )
+
+
+@dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
+class RefundRequested:
+    """The order saga asked for an order's payment to be refunded (a compensation)."""
+
+    FULL_NAME: ClassVar[str] = "shop.orders.RefundRequested"
+    SUBJECT: ClassVar[str] = "orders-shop.orders.RefundRequested"
+    TOPIC: ClassVar[str] = "orders"
+    KEY_FIELD: ClassVar[str] = "order_id"
+    VERSION: ClassVar[int] = 1
+    AVRO_SCHEMA: ClassVar[str] = (
+        '{"type":"record","name":"shop.orders.RefundRequested","doc":"The order saga asked for an o'
+        'rder\'s payment to be refunded (a compensation).","fields":[{"name":"envelope","type":{"ty'
+        'pe":"record","name":"shop.common.Envelope","doc":"Metadata carried by every event: who, wh'
+        'at, when and why.","fields":[{"name":"event_id","type":{"type":"string","logicalType":"uui'
+        'd"},"doc":"Unique id of this event; consumers deduplicate on it."},{"name":"event_type","t'
+        'ype":"string","doc":"Full Avro name of the event record, e.g. shop.orders.OrderPlaced."},{'
+        '"name":"timestamp","type":{"type":"long","logicalType":"timestamp-millis"},"doc":"When the'
+        ' event happened, UTC, millisecond precision."},{"name":"version","type":"int","doc":"Versi'
+        'on of the event\'s schema within its subject when it was written."},{"name":"source","type'
+        '":"string","doc":"Name of the service that produced the event, e.g. orders."},{"name":"cor'
+        'relation_id","type":{"type":"string","logicalType":"uuid"},"doc":"Id shared by every event'
+        ' of one business flow, e.g. one order\'s saga."},{"name":"causation_id","type":["null",{"t'
+        'ype":"string","logicalType":"uuid"}],"doc":"Id of the event that caused this one; null whe'
+        'n a user request caused it.","default":null}]},"doc":"Metadata every event carries: identi'
+        'ty, time, origin and causal links."},{"name":"order_id","type":{"type":"string","logicalTy'
+        'pe":"uuid"},"doc":"Id of the order whose payment is refunded."},{"name":"payment_id","type'
+        '":{"type":"string","logicalType":"uuid"},"doc":"Id of the payment to refund."},{"name":"am'
+        'ount","type":{"type":"bytes","logicalType":"decimal","precision":12,"scale":2},"doc":"Amou'
+        'nt to refund."},{"name":"currency","type":{"type":"enum","name":"shop.common.Currency","do'
+        'c":"ISO 4217 currency of a money amount. No default symbol on purpose: an unknown currency'
+        ' must never be read as a known one.","symbols":["EUR","USD","GBP"]},"doc":"Currency of the'
+        ' amount."},{"name":"reason","type":"string","doc":"Why the payment is refunded, e.g. the s'
+        'aga timed out before it arrived."}]}'
+    )
+
+    envelope: Envelope
+    """Metadata every event carries: identity, time, origin and causal links."""
+
+    order_id: uuid.UUID
+    """Id of the order whose payment is refunded."""
+
+    payment_id: uuid.UUID
+    """Id of the payment to refund."""
+
+    amount: decimal.Decimal
+    """Amount to refund."""
+
+    currency: Currency
+    """Currency of the amount."""
+
+    reason: str
+    """Why the payment is refunded, e.g. the saga timed out before it arrived."""
+
+    def to_avro(self) -> dict[str, Any]:
+        """This record as the plain values fastavro writes."""
+        return {
+            "envelope": self.envelope.to_avro(),
+            "order_id": str(self.order_id),
+            "payment_id": str(self.payment_id),
+            "amount": _logical.decimal_to_bytes(self.amount, 12, 2),
+            "currency": self.currency.value,
+            "reason": self.reason,
+        }
+
+    @classmethod
+    def from_avro(cls, data: dict[str, Any]) -> RefundRequested:
+        """Build the record from the plain values fastavro reads."""
+        return cls(
+            envelope=Envelope.from_avro(data["envelope"]),
+            order_id=_logical.string_to_uuid(data["order_id"]),
+            payment_id=_logical.string_to_uuid(data["payment_id"]),
+            amount=_logical.bytes_to_decimal(data["amount"], 2),
+            currency=Currency[data["currency"]],
+            reason=data["reason"],
+        )
+
+    def key(self) -> str:
+        """The message key: the aggregate id, ``order_id``."""
+        return str(self.order_id)
+
+    @classmethod
+    def new(
+        cls,
+        *,
+        order_id: uuid.UUID,
+        payment_id: uuid.UUID,
+        amount: decimal.Decimal,
+        currency: Currency,
+        reason: str,
+        source: str,
+        correlation_id: uuid.UUID | None = None,
+        caused_by: Event | None = None,
+    ) -> RefundRequested:
+        """A new event with a fresh envelope.
+
+        ``caused_by`` is the event this one reacts to: its correlation id is carried
+        over and its event id becomes the causation id. Without it the event starts a
+        new flow, correlated by ``correlation_id`` or else by its own event id.
+        """
+        event_id = uuid.uuid4()
+        causation_id = None
+        if caused_by is not None:
+            correlation_id = caused_by.envelope.correlation_id
+            causation_id = caused_by.envelope.event_id
+        return cls(
+            envelope=Envelope(
+                event_id=event_id,
+                event_type=cls.FULL_NAME,
+                timestamp=_logical.utc_now(),
+                version=cls.VERSION,
+                source=source,
+                correlation_id=correlation_id or event_id,
+                causation_id=causation_id,
+            ),
+            order_id=order_id,
+            payment_id=payment_id,
+            amount=amount,
+            currency=currency,
+            reason=reason,
         )
 
 
@@ -590,4 +740,213 @@ class ShippingAddress:
             city=data["city"],
             postal_code=data["postal_code"],
             country_code=data["country_code"],
+        )
+
+
+@dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
+class StockReleaseRequested:
+    """The order saga asked for an order's held stock to be released (a compensation)."""
+
+    FULL_NAME: ClassVar[str] = "shop.orders.StockReleaseRequested"
+    SUBJECT: ClassVar[str] = "orders-shop.orders.StockReleaseRequested"
+    TOPIC: ClassVar[str] = "orders"
+    KEY_FIELD: ClassVar[str] = "order_id"
+    VERSION: ClassVar[int] = 1
+    AVRO_SCHEMA: ClassVar[str] = (
+        '{"type":"record","name":"shop.orders.StockReleaseRequested","doc":"The order saga asked fo'
+        'r an order\'s held stock to be released (a compensation).","fields":[{"name":"envelope","t'
+        'ype":{"type":"record","name":"shop.common.Envelope","doc":"Metadata carried by every event'
+        ': who, what, when and why.","fields":[{"name":"event_id","type":{"type":"string","logicalT'
+        'ype":"uuid"},"doc":"Unique id of this event; consumers deduplicate on it."},{"name":"event'
+        '_type","type":"string","doc":"Full Avro name of the event record, e.g. shop.orders.OrderPl'
+        'aced."},{"name":"timestamp","type":{"type":"long","logicalType":"timestamp-millis"},"doc":'
+        '"When the event happened, UTC, millisecond precision."},{"name":"version","type":"int","do'
+        'c":"Version of the event\'s schema within its subject when it was written."},{"name":"sour'
+        'ce","type":"string","doc":"Name of the service that produced the event, e.g. orders."},{"n'
+        'ame":"correlation_id","type":{"type":"string","logicalType":"uuid"},"doc":"Id shared by ev'
+        'ery event of one business flow, e.g. one order\'s saga."},{"name":"causation_id","type":["'
+        'null",{"type":"string","logicalType":"uuid"}],"doc":"Id of the event that caused this one;'
+        ' null when a user request caused it.","default":null}]},"doc":"Metadata every event carrie'
+        's: identity, time, origin and causal links."},{"name":"order_id","type":{"type":"string","'
+        'logicalType":"uuid"},"doc":"Id of the order whose stock is to be released."},{"name":"hold'
+        '_id","type":{"type":"string","logicalType":"uuid"},"doc":"Id of the hold to release."},{"n'
+        'ame":"reason","type":{"type":"enum","name":"shop.orders.ReleaseRequestReason","doc":"Why t'
+        'he saga releases the stock.","symbols":["PAYMENT_FAILED","TIMED_OUT","CUSTOMER_REQUEST","U'
+        'NKNOWN"],"default":"UNKNOWN"},"doc":"Why the stock is released."}]}'
+    )
+
+    envelope: Envelope
+    """Metadata every event carries: identity, time, origin and causal links."""
+
+    order_id: uuid.UUID
+    """Id of the order whose stock is to be released."""
+
+    hold_id: uuid.UUID
+    """Id of the hold to release."""
+
+    reason: ReleaseRequestReason
+    """Why the stock is released."""
+
+    def to_avro(self) -> dict[str, Any]:
+        """This record as the plain values fastavro writes."""
+        return {
+            "envelope": self.envelope.to_avro(),
+            "order_id": str(self.order_id),
+            "hold_id": str(self.hold_id),
+            "reason": self.reason.value,
+        }
+
+    @classmethod
+    def from_avro(cls, data: dict[str, Any]) -> StockReleaseRequested:
+        """Build the record from the plain values fastavro reads."""
+        return cls(
+            envelope=Envelope.from_avro(data["envelope"]),
+            order_id=_logical.string_to_uuid(data["order_id"]),
+            hold_id=_logical.string_to_uuid(data["hold_id"]),
+            reason=ReleaseRequestReason[data["reason"]],
+        )
+
+    def key(self) -> str:
+        """The message key: the aggregate id, ``order_id``."""
+        return str(self.order_id)
+
+    @classmethod
+    def new(
+        cls,
+        *,
+        order_id: uuid.UUID,
+        hold_id: uuid.UUID,
+        reason: ReleaseRequestReason,
+        source: str,
+        correlation_id: uuid.UUID | None = None,
+        caused_by: Event | None = None,
+    ) -> StockReleaseRequested:
+        """A new event with a fresh envelope.
+
+        ``caused_by`` is the event this one reacts to: its correlation id is carried
+        over and its event id becomes the causation id. Without it the event starts a
+        new flow, correlated by ``correlation_id`` or else by its own event id.
+        """
+        event_id = uuid.uuid4()
+        causation_id = None
+        if caused_by is not None:
+            correlation_id = caused_by.envelope.correlation_id
+            causation_id = caused_by.envelope.event_id
+        return cls(
+            envelope=Envelope(
+                event_id=event_id,
+                event_type=cls.FULL_NAME,
+                timestamp=_logical.utc_now(),
+                version=cls.VERSION,
+                source=source,
+                correlation_id=correlation_id or event_id,
+                causation_id=causation_id,
+            ),
+            order_id=order_id,
+            hold_id=hold_id,
+            reason=reason,
+        )
+
+
+@dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
+class StockReservationRequested:
+    """The order saga asked for an order's held stock to be reserved, its payment having succeeded."""
+
+    FULL_NAME: ClassVar[str] = "shop.orders.StockReservationRequested"
+    SUBJECT: ClassVar[str] = "orders-shop.orders.StockReservationRequested"
+    TOPIC: ClassVar[str] = "orders"
+    KEY_FIELD: ClassVar[str] = "order_id"
+    VERSION: ClassVar[int] = 1
+    AVRO_SCHEMA: ClassVar[str] = (
+        '{"type":"record","name":"shop.orders.StockReservationRequested","doc":"The order saga aske'
+        'd for an order\'s held stock to be reserved, its payment having succeeded.","fields":[{"na'
+        'me":"envelope","type":{"type":"record","name":"shop.common.Envelope","doc":"Metadata carri'
+        'ed by every event: who, what, when and why.","fields":[{"name":"event_id","type":{"type":"'
+        'string","logicalType":"uuid"},"doc":"Unique id of this event; consumers deduplicate on it.'
+        '"},{"name":"event_type","type":"string","doc":"Full Avro name of the event record, e.g. sh'
+        'op.orders.OrderPlaced."},{"name":"timestamp","type":{"type":"long","logicalType":"timestam'
+        'p-millis"},"doc":"When the event happened, UTC, millisecond precision."},{"name":"version"'
+        ',"type":"int","doc":"Version of the event\'s schema within its subject when it was written'
+        '."},{"name":"source","type":"string","doc":"Name of the service that produced the event, e'
+        '.g. orders."},{"name":"correlation_id","type":{"type":"string","logicalType":"uuid"},"doc"'
+        ':"Id shared by every event of one business flow, e.g. one order\'s saga."},{"name":"causat'
+        'ion_id","type":["null",{"type":"string","logicalType":"uuid"}],"doc":"Id of the event that'
+        ' caused this one; null when a user request caused it.","default":null}]},"doc":"Metadata e'
+        'very event carries: identity, time, origin and causal links."},{"name":"order_id","type":{'
+        '"type":"string","logicalType":"uuid"},"doc":"Id of the paid order."},{"name":"hold_id","ty'
+        'pe":{"type":"string","logicalType":"uuid"},"doc":"Id of the hold to turn into a reservatio'
+        'n."},{"name":"payment_id","type":{"type":"string","logicalType":"uuid"},"doc":"Id of the p'
+        'ayment that succeeded."}]}'
+    )
+
+    envelope: Envelope
+    """Metadata every event carries: identity, time, origin and causal links."""
+
+    order_id: uuid.UUID
+    """Id of the paid order."""
+
+    hold_id: uuid.UUID
+    """Id of the hold to turn into a reservation."""
+
+    payment_id: uuid.UUID
+    """Id of the payment that succeeded."""
+
+    def to_avro(self) -> dict[str, Any]:
+        """This record as the plain values fastavro writes."""
+        return {
+            "envelope": self.envelope.to_avro(),
+            "order_id": str(self.order_id),
+            "hold_id": str(self.hold_id),
+            "payment_id": str(self.payment_id),
+        }
+
+    @classmethod
+    def from_avro(cls, data: dict[str, Any]) -> StockReservationRequested:
+        """Build the record from the plain values fastavro reads."""
+        return cls(
+            envelope=Envelope.from_avro(data["envelope"]),
+            order_id=_logical.string_to_uuid(data["order_id"]),
+            hold_id=_logical.string_to_uuid(data["hold_id"]),
+            payment_id=_logical.string_to_uuid(data["payment_id"]),
+        )
+
+    def key(self) -> str:
+        """The message key: the aggregate id, ``order_id``."""
+        return str(self.order_id)
+
+    @classmethod
+    def new(
+        cls,
+        *,
+        order_id: uuid.UUID,
+        hold_id: uuid.UUID,
+        payment_id: uuid.UUID,
+        source: str,
+        correlation_id: uuid.UUID | None = None,
+        caused_by: Event | None = None,
+    ) -> StockReservationRequested:
+        """A new event with a fresh envelope.
+
+        ``caused_by`` is the event this one reacts to: its correlation id is carried
+        over and its event id becomes the causation id. Without it the event starts a
+        new flow, correlated by ``correlation_id`` or else by its own event id.
+        """
+        event_id = uuid.uuid4()
+        causation_id = None
+        if caused_by is not None:
+            correlation_id = caused_by.envelope.correlation_id
+            causation_id = caused_by.envelope.event_id
+        return cls(
+            envelope=Envelope(
+                event_id=event_id,
+                event_type=cls.FULL_NAME,
+                timestamp=_logical.utc_now(),
+                version=cls.VERSION,
+                source=source,
+                correlation_id=correlation_id or event_id,
+                causation_id=causation_id,
+            ),
+            order_id=order_id,
+            hold_id=hold_id,
+            payment_id=payment_id,
         )

@@ -34,6 +34,7 @@ from evp.service.errors import InvalidService
 from evp.service.handler import HandlerSpec, ServiceHandler
 from evp.service.runtime import ServiceRuntime, kafka_projection_events
 from evp.service.settings import ServiceSettings
+from evp.web.auth import TokenVerifier
 
 __all__ = ["Service", "StartupHook", "current_runtime"]
 
@@ -156,11 +157,14 @@ class Service:
         settings: ServiceSettings | None = None,
         *,
         on_ready: Callable[[], None] | None = None,
+        verifier: TokenVerifier | None = None,
     ) -> FastAPI:
         """The ASGI app of this service: routes, health, metrics, OpenAPI, and a lifespan
         that runs its parts (settings from the environment unless given).
 
-        ``on_ready`` is called once every part runs, before the first request.
+        ``on_ready`` is called once every part runs, before the first request;
+        ``verifier`` checks bearer tokens instead of the one the settings describe (the
+        users service verifies its own tokens with its own keys).
         """
         from evp.service.web import service_app
 
@@ -175,7 +179,7 @@ class Service:
                     on_ready()
                 yield
 
-        return service_app(self, resolved, metrics=metrics, lifespan=lifespan)
+        return service_app(self, resolved, metrics=metrics, lifespan=lifespan, verifier=verifier)
 
 
 def current_runtime(request: Request) -> ServiceRuntime:

@@ -11,6 +11,7 @@ from fastapi import FastAPI
 from evp.metrics import ServiceMetrics
 from evp.service.runtime import CHECKS, ServiceRuntime
 from evp.service.settings import ServiceSettings
+from evp.web.auth import TokenVerifier
 from evp.web.health import Check, CheckResult, Readiness
 
 if TYPE_CHECKING:
@@ -22,11 +23,15 @@ Lifespan = Callable[[FastAPI], AbstractAsyncContextManager[None]]
 
 
 def service_app(
-    service: Service, settings: ServiceSettings, *, metrics: ServiceMetrics, lifespan: Lifespan
+    service: Service,
+    settings: ServiceSettings,
+    *,
+    metrics: ServiceMetrics,
+    lifespan: Lifespan,
+    verifier: TokenVerifier | None = None,
 ) -> FastAPI:
     """``service``'s FastAPI app, its readiness checks reading the running parts."""
     from evp.web.app import web_app
-    from evp.web.auth import TokenVerifier
 
     holder: list[FastAPI] = []
 
@@ -42,7 +47,7 @@ def service_app(
     readiness = Readiness(
         {name: check(name) for name in CHECKS}, timeout=settings.readiness_timeout
     )
-    verifier = (
+    verifier = verifier or (
         TokenVerifier.from_jwks_url(
             settings.jwks_url, issuer=settings.token_issuer, audience=settings.token_audience
         )
