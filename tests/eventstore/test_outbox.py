@@ -87,6 +87,19 @@ async def test_every_event_is_published_with_topic_key_and_headers(
     }
 
 
+async def test_events_of_local_types_stay_in_the_store_unpublished(
+    store: EventStore[Any],
+) -> None:
+    """A service's records of others' events are skipped, and the checkpoint moves past them."""
+    await seed(store, users=2, changes=1)
+    publisher = RecordingPublisher()
+    relay = OutboxRelay(store.recorder, publisher, local={EmailChanged.FULL_NAME})
+    assert await relay.drain() == 2
+    assert {m.header(h.EVENT_TYPE) for m in publisher.messages} == {b"shop.users.UserRegistered"}
+    assert await relay.lag() == 0
+    assert await relay.parked_streams() == []
+
+
 async def test_the_causation_id_header_is_set_when_the_event_has_one(
     store: EventStore[Any],
 ) -> None:

@@ -39,7 +39,7 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import logging
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from contextlib import suppress
 from typing import Any, Protocol
 
@@ -122,7 +122,9 @@ class OutboxRelay:
     Run :meth:`run` as a task inside a service, or in a process of its own; tests and
     benchmarks call :meth:`publish_pending` or :meth:`drain` directly. ``event_types``
     maps stored event types to the classes whose topic they go to; a type missing from it
-    parks its stream.
+    parks its stream. Events of the ``local`` types are the service's own records of other
+    services' events (analytics keeps a copy of everything it reads): they stay in the
+    store and are never published.
     """
 
     def __init__(
@@ -136,6 +138,7 @@ class OutboxRelay:
         poll_interval: float = 0.1,
         max_backoff: float = 5.0,
         pipelined: bool = False,
+        local: Collection[str] = (),
     ) -> None:
         if batch_size < 1:
             raise ValueError(f"batch_size must be >= 1, not {batch_size}")
@@ -148,6 +151,7 @@ class OutboxRelay:
         self._poll_interval = poll_interval
         self._max_backoff = max_backoff
         self._pipelined = pipelined
+        self._local = frozenset(local)
 
     # -- relaying -----------------------------------------------------------------------
 
@@ -251,7 +255,10 @@ class OutboxRelay:
             # Counted under the checkpoint's lock: no other batch of this relay runs now.
             before = self.stats.published
             parked = {p.stream_id for p in await transaction.parked_streams(self.name)}
-            refusals = await self._publish([s for s in batch if s.stream_id not in parked])
+            local = self._local
+            refusals = await self._publish(
+                [s for s in batch if s.stream_id not in parked and s.event_type not in local]
+            )
             for refusal in refusals:
                 await self._park(transaction, refusal)
             await transaction.save_checkpoint(self.name, batch[-1].position)

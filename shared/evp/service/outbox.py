@@ -10,7 +10,7 @@ service take turns rather than publish twice.
 from __future__ import annotations
 
 import contextlib
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Collection
 from typing import Any
 
 from evp.eventstore.outbox import DEFAULT_RELAY_NAME, OutboxRelay, Outlet
@@ -27,9 +27,11 @@ def relay_of(
     *,
     name: str = DEFAULT_RELAY_NAME,
     batch_size: int = 1000,
+    local: Collection[str] = (),
 ) -> OutboxRelay:
-    """The relay of the service whose store is ``recorder``, publishing through ``outlet``."""
-    return OutboxRelay(recorder, outlet, name=name, batch_size=batch_size)
+    """The relay of the service whose store is ``recorder``, publishing through ``outlet``;
+    events of the ``local`` types stay unpublished (see :class:`Service` ``records``)."""
+    return OutboxRelay(recorder, outlet, name=name, batch_size=batch_size, local=local)
 
 
 @contextlib.asynccontextmanager

@@ -99,7 +99,11 @@ class ServiceRuntime:
         self.database_url = database_url
         self.store: EventStore[PostgresTransaction] = EventStore(recorder, bus.codec)
         self.processed = TrackedProcessedEvents(recorder)
-        self.relay: OutboxRelay = relay_of(recorder, _CountingOutlet(bus, metrics))
+        self.relay: OutboxRelay = relay_of(
+            recorder,
+            _CountingOutlet(bus, metrics),
+            local=[event.FULL_NAME for event in service.records],
+        )
         self.runners = [
             ProjectionRunner(self.store, projection) for projection in service.store_projections
         ]

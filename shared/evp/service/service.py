@@ -53,6 +53,7 @@ class Service:
         name: str,
         *,
         publishes: Iterable[type[Event]] = (),
+        records: Iterable[type[Event]] = (),
         version: str = "0.1.0",
         description: str = "",
     ) -> None:
@@ -62,6 +63,14 @@ class Service:
         self.version = version
         self.description = description
         self.publishes: list[type[Event]] = list(publishes)
+        self.records: list[type[Event]] = list(records)
+        """Event types it keeps in its store without publishing them (copies of others')."""
+        both = {e.FULL_NAME for e in self.publishes} & {e.FULL_NAME for e in self.records}
+        if both:
+            raise InvalidService(
+                f"{', '.join(sorted(both))} cannot be both published and only recorded",
+                service=name,
+            )
         self.handlers: list[HandlerSpec] = []
         self.store_projections: list[Projection[PostgresTransaction]] = []
         self.kafka_projections: list[
