@@ -19,7 +19,7 @@ from evp.eventstore.outbox import DEFAULT_RELAY_NAME
 from evp.eventstore.postgres import PostgresRecorder
 from evp.eventstore.recorder import NewEvent
 from evp.messaging import subscriber as subscriber_module
-from evp.service import HandlerContext, Service, ServiceSettings
+from evp.service import HandlerContext, Service, ServiceRuntime, ServiceSettings
 from evp.service.testing import RunningService, running_service
 from evp.web import CurrentUser, KeySet, Role, TokenIssuer, TokenVerifier
 from evp.web.logs import current_log_context
@@ -116,6 +116,7 @@ async def test_readiness_reports_every_part(settings_for: Settings) -> None:
         "outbox",
         "consumers",
         "projections",
+        "tasks",
     }
     assert all(check["ok"] for check in body["checks"].values())
 
@@ -312,3 +313,42 @@ async def test_a_given_verifier_checks_the_bearer_tokens_of_user_routes(
         known = await running.http.get("/me", headers={"Authorization": f"Bearer {token}"})
     assert anonymous.status_code == 401
     assert known.json() == {"user_id": str(user_id)}
+
+
+async def test_background_tasks_run_with_the_service_and_stop_with_it(
+    settings_for: Settings,
+) -> None:
+    """A declared background task runs after start-up, and returns once the kit says stop."""
+    ticks: list[int] = []
+    stopped = asyncio.Event()
+    ticking = Service("ticking")
+
+    @ticking.background
+    async def tick(runtime: ServiceRuntime, stop: asyncio.Event) -> None:
+        while not stop.is_set():
+            ticks.append(1)
+            await asyncio.sleep(0.01)
+        stopped.set()
+
+    async with running_service(ticking, settings_for("ticking"), assigned=False) as running:
+        await running.wait_for(lambda: len(ticks) >= 3)
+        ready = (await running.http.get("/health/ready")).json()
+    assert stopped.is_set()
+    assert ready["checks"]["tasks"] == {"ok": True, "detail": "1 running"}
+
+
+async def test_a_background_task_that_ended_makes_the_service_not_ready(
+    settings_for: Settings,
+) -> None:
+    """A task that died is named in the readiness body."""
+    broken = Service("broken")
+
+    @broken.background
+    async def crash(runtime: ServiceRuntime, stop: asyncio.Event) -> None:
+        raise RuntimeError("poller crashed")
+
+    async with running_service(broken, settings_for("broken"), assigned=False) as running:
+        await asyncio.sleep(0.05)
+        response = await running.http.get("/health/ready")
+    assert response.status_code == 503
+    assert "crash" in response.json()["checks"]["tasks"]["detail"]

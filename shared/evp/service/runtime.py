@@ -54,7 +54,7 @@ _OBSERVE_INTERVAL_S = 1.0
 Check = Callable[[], Awaitable[str]]
 """A readiness check: returns what it saw when the part works, raises when it does not."""
 
-CHECKS = ("database", "kafka", "registry", "outbox", "consumers", "projections")
+CHECKS = ("database", "kafka", "registry", "outbox", "consumers", "projections", "tasks")
 """The parts ``/health/ready`` reports on, in order."""
 
 
@@ -148,6 +148,8 @@ class ServiceRuntime:
             runtime._start_background()
             for hook in service.startup_hooks:
                 await _step(f"start-up hook {_name_of(hook)}", hook(runtime))
+            for task in service.background_tasks:
+                runtime._task(f"task {_name_of(task)}", task(runtime, runtime._stop))
             _log.info("service %s: started", service.name)
             try:
                 yield runtime
@@ -250,6 +252,7 @@ class ServiceRuntime:
             "outbox": self._check_outbox,
             "consumers": self._check_consumers,
             "projections": self._check_projections,
+            "tasks": self._check_tasks,
         }
 
     async def _check_database(self) -> str:
@@ -289,6 +292,13 @@ class ServiceRuntime:
         if failing:
             raise RuntimeError("; ".join(failing))
         return f"{len(subscribers)} group(s) fetching"
+
+    async def _check_tasks(self) -> str:
+        tasks = {n: t for n, t in self._tasks.items() if n.startswith("task ")}
+        ended = [name.removeprefix("task ") for name, task in tasks.items() if task.done()]
+        if ended:
+            raise RuntimeError(f"ended: {', '.join(ended)}")
+        return f"{len(tasks)} running"
 
     async def _check_projections(self) -> str:
         stopped = [

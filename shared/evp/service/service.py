@@ -18,6 +18,7 @@ outbox relay, idempotent handling, health, metrics, errors, logs and the OpenAPI
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import re
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Sequence
@@ -36,11 +37,14 @@ from evp.service.runtime import ServiceRuntime, kafka_projection_events
 from evp.service.settings import ServiceSettings
 from evp.web.auth import TokenVerifier
 
-__all__ = ["Service", "StartupHook", "current_runtime"]
+__all__ = ["BackgroundTask", "Service", "StartupHook", "current_runtime"]
 
 H = TypeVar("H", bound=ServiceHandler)
 StartupHook = Callable[[ServiceRuntime], Awaitable[None]]
 """Called once the service's parts run, before it takes requests (seed data, keys)."""
+BackgroundTask = Callable[[ServiceRuntime, asyncio.Event], Awaitable[None]]
+"""Runs while the service runs (a poller of deadlines, say) and returns once the event is
+set: the kit sets it on shutdown, before the consumers' producer closes."""
 
 _NAME = re.compile(r"^[a-z][a-z0-9-]*$")
 
@@ -78,6 +82,7 @@ class Service:
         ] = []
         self.routers: list[APIRouter] = []
         self.startup_hooks: list[StartupHook] = []
+        self.background_tasks: list[BackgroundTask] = []
         self.migrations: list[tuple[str, Sequence[Migration]]] = []
 
     # -- declaring ------------------------------------------------------------------------
@@ -158,6 +163,15 @@ class Service:
         """Run ``hook`` once the service's parts run, before it takes requests."""
         self.startup_hooks.append(hook)
         return hook
+
+    def background(self, task: BackgroundTask) -> BackgroundTask:
+        """Run ``task(runtime, stop)`` while the service runs, after the start-up hooks.
+
+        It must return soon after ``stop`` is set; the service is not ready while it has
+        ended (say, with an exception), and the readiness body names it.
+        """
+        self.background_tasks.append(task)
+        return task
 
     # -- running --------------------------------------------------------------------------
 
