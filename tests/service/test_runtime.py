@@ -18,9 +18,11 @@ from evp.events import OrderConfirmed, OrderPlaced, PaymentProcessed
 from evp.eventstore.outbox import DEFAULT_RELAY_NAME
 from evp.eventstore.postgres import PostgresRecorder
 from evp.eventstore.recorder import NewEvent
+from evp.messaging import EventBus, MessagingSettings
 from evp.messaging import subscriber as subscriber_module
 from evp.service import HandlerContext, Service, ServiceRuntime, ServiceSettings
 from evp.service.testing import RunningService, running_service
+from evp.testing.samples import order_placed
 from evp.web import CurrentUser, KeySet, Role, TokenIssuer, TokenVerifier
 from evp.web.logs import current_log_context
 
@@ -352,3 +354,26 @@ async def test_a_background_task_that_ended_makes_the_service_not_ready(
         response = await running.http.get("/health/ready")
     assert response.status_code == 503
     assert "crash" in response.json()["checks"]["tasks"]["detail"]
+
+
+async def test_no_handler_runs_before_the_start_up_hooks_have_run(
+    settings_for: Settings, messaging_settings: MessagingSettings
+) -> None:
+    """Consumers join their groups only after the hooks set the service up."""
+    seen: list[bool] = []
+    careful = Service("careful")
+
+    @careful.on_startup
+    async def prepare(runtime: ServiceRuntime) -> None:
+        await asyncio.sleep(0.5)  # slow set-up: a handler running meanwhile would see none
+        runtime.state["prepared"] = True
+
+    @careful.handles(OrderPlaced)
+    async def handle(event: OrderPlaced, context: HandlerContext) -> None:
+        seen.append(bool(context.runtime.state.get("prepared")))
+
+    async with EventBus(messaging_settings, service="test") as bus:
+        await bus.publish(order_placed())  # waiting on the topic before the service starts
+    async with running_service(careful, settings_for("careful")) as running:
+        await running.wait_for(lambda: bool(seen))
+    assert seen == [True]

@@ -86,6 +86,7 @@ class EventBus:
         self._publisher: Publisher | None = None
         self._bootstrap: str | None = None
         self._admin: TopicAdmin | None = None
+        self._embedded = False
 
     @classmethod
     def from_env(cls, *, service: str, publishes: Iterable[type[Event]] = ()) -> EventBus:
@@ -156,8 +157,12 @@ class EventBus:
             )
         return self._bootstrap
 
-    async def start(self) -> None:
-        """Start the producer, create missing topics, resolve schema ids, start the consumers."""
+    async def start(self, *, consume: bool = True) -> None:
+        """Start the producer, create missing topics, resolve schema ids, start the consumers.
+
+        With ``consume=False`` the consumers wait for :meth:`start_consumers`: a service
+        first finishes setting itself up, so that no handler runs before it can.
+        """
         if self._producer is not None:
             return
         embedded = self.settings.bootstrap_servers is None
@@ -174,16 +179,27 @@ class EventBus:
         self._publisher = Publisher(
             producer, self.codec, self.lookup, topics=self.topics, admin=admin
         )
+        self._embedded = embedded
         try:
             await self._publisher.prepare(self._publishes)
             await asyncio.get_running_loop().run_in_executor(None, self._ensure_topics, admin)
-            for subscription in self._subscriptions.values():
-                subscriber = self._subscriber(subscription, producer, bootstrap, embedded=embedded)
-                subscriber.start()
-                self._subscribers.append(subscriber)
+            if consume:
+                await self.start_consumers()
         except BaseException:
             await self.stop()
             raise
+
+    async def start_consumers(self) -> None:
+        """Join the consumer groups (after :meth:`start` with ``consume=False``)."""
+        producer = self.producer
+        if self._subscribers:
+            return
+        for subscription in self._subscriptions.values():
+            subscriber = self._subscriber(
+                subscription, producer, self.bootstrap_servers, embedded=self._embedded
+            )
+            subscriber.start()
+            self._subscribers.append(subscriber)
 
     async def stop_consumers(self) -> None:
         """Stop the consumers gracefully (running handlers finish); publishing goes on.

@@ -6,9 +6,11 @@ one before it works, and stops them in reverse:
 1. the database (the embedded Postgres, started inside the running loop, when no URL is
    set) and the event store's migrations;
 2. the bus: producer, schema ids of every published type (strict mode refuses to start
-   when one is not registered), topics, then the consumers, whose handlers need the store;
+   when one is not registered), topics;
 3. the outbox relay, routed by the bus (so ``EVP_TOPIC_PREFIX`` holds);
-4. the projections fed from the store, and the start-up hooks.
+4. the projections fed from the store, and the start-up hooks;
+5. the consumers, so that no handler runs before the hooks have set the service up; then
+   the background tasks.
 
 On the way down the consumers stop first and their running handlers finish; then the
 projections and the relay, which gets one last chance to publish what those handlers
@@ -142,12 +144,14 @@ class ServiceRuntime:
                 database_url=database_url,
             )
             runtime._subscribe()
-            await _step("kafka and the schema registry", bus.start())
+            await _step("kafka and the schema registry", bus.start(consume=False))
             stack.push_async_callback(bus.stop)
             stack.push_async_callback(runtime._stop_background)
             runtime._start_background()
             for hook in service.startup_hooks:
                 await _step(f"start-up hook {_name_of(hook)}", hook(runtime))
+            # Consumers last: no handler runs before the hooks have set the service up.
+            await _step("the consumer groups", bus.start_consumers())
             for task in service.background_tasks:
                 runtime._task(f"task {_name_of(task)}", task(runtime, runtime._stop))
             _log.info("service %s: started", service.name)
