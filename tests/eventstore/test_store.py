@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import io
 import json
 import uuid
@@ -18,7 +19,13 @@ from evp.events import (
     EmailChanged,
     UserRegistered,
 )
-from evp.eventstore import EventStore, NewEvent, UnknownEventType, codec_from_store
+from evp.eventstore import (
+    EventStore,
+    NewEvent,
+    PostgresRecorder,
+    UnknownEventType,
+    codec_from_store,
+)
 from evp.testing.samples import order_line, order_placed
 
 from .conftest import SCHEMAS
@@ -103,6 +110,22 @@ async def test_appends_join_a_transaction(store: EventStore[Any]) -> None:
         await store.append("u", [registered()], expected_version=0, transaction=transaction)
         assert await store.load("u") == []
     assert len(await store.load("u")) == 1
+
+
+async def test_reads_in_a_transaction_take_no_second_connection(
+    evp_database: str, codec: AvroCodec
+) -> None:
+    """With a pool of one connection, loading inside a transaction still answers."""
+    recorder = await PostgresRecorder.connect(evp_database, max_connections=1)
+    try:
+        store = EventStore(recorder, codec)
+        await store.append("u", [registered()], expected_version=0)
+        async with asyncio.timeout(5), store.transaction():
+            loaded = await store.load("u")
+            version = await store.stream_version("u")
+    finally:
+        await recorder.close()
+    assert (len(loaded), version) == (1, 1)
 
 
 async def test_an_event_type_without_a_class_cannot_be_decoded(store: EventStore[Any]) -> None:

@@ -11,6 +11,7 @@ from typing import Any
 
 import httpx
 import pytest
+from confluent_kafka import Consumer, KafkaException
 from fastapi import APIRouter
 
 from evp.demo.services import orders, payments
@@ -128,9 +129,9 @@ async def test_readiness_names_a_consumer_whose_fetching_fails(
 ) -> None:
     """While a consumer's fetch loop is failing the service is not ready, and says why."""
 
-    class _AlwaysFailing(subscriber_module.Consumer):  # type: ignore[misc]
+    class _AlwaysFailing(Consumer):
         def consume(self, *args: Any, **kwargs: Any) -> Any:
-            raise subscriber_module.KafkaException("simulated broken consumer")
+            raise KafkaException("simulated broken consumer")
 
     monkeypatch.setattr(subscriber_module, "Consumer", _AlwaysFailing)
     async with running_service(payments, settings_for("payments"), assigned=False) as bank:

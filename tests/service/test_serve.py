@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import httpx
@@ -18,9 +18,10 @@ _ROOT = Path(__file__).resolve().parents[2]
 
 
 @pytest.fixture
-def database_url(evp_database_supply: DatabaseSupply) -> Callable[[], str]:
+def database_url(evp_database_supply: DatabaseSupply) -> Iterator[Callable[[], str]]:
+    """A fresh database of the supply, released afterwards."""
     name, url = evp_database_supply.take()
-    yield lambda: url  # type: ignore[misc]
+    yield lambda: url
     evp_database_supply.release(name)
 
 

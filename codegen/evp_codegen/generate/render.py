@@ -272,6 +272,10 @@ class _ModuleRenderer:
             self.lines.append(f'{pad}"""{text}"""')
             return
         wrapped = textwrap.wrap(text, _WIDTH - indent)
+        if len(wrapped) == 1:
+            # One line of text keeps its quotes on it, however long: as ruff format has it.
+            self.lines.append(f'{pad}"""{text}"""')
+            return
         self.lines += [f'{pad}"""{wrapped[0]}', *(f"{pad}{w}" for w in wrapped[1:]), f'{pad}"""']
 
 

@@ -236,6 +236,20 @@ class MemoryTransaction:
         self._versions[stream_id] = expected_version + len(staged)
         return expected_version + len(staged)
 
+    async def read_frames(
+        self,
+        stream_id: str,
+        *,
+        to_version: int | None = None,
+        until: datetime.datetime | None = None,
+    ) -> list[tuple[str, bytes]]:
+        """The committed stream's types and frames (staged appends are not seen)."""
+        return await self._recorder.read_frames(stream_id, to_version=to_version, until=until)
+
+    async def stream_version(self, stream_id: str) -> int:
+        """The stream's committed version."""
+        return await self._recorder.stream_version(stream_id)
+
     async def mark_processed(self, consumer: str, event_id: uuid.UUID) -> bool:
         """Record that ``consumer`` handled ``event_id``; ``False`` when it already had."""
         key = (consumer, event_id)

@@ -158,6 +158,26 @@ class Transaction(Protocol):
         """Stage an append; conflicts are raised when the transaction commits."""
         ...
 
+    async def read_frames(
+        self,
+        stream_id: str,
+        *,
+        to_version: int | None = None,
+        until: datetime.datetime | None = None,
+    ) -> list[tuple[str, bytes]]:
+        """:meth:`StreamRecorder.read_frames` on this transaction's own connection.
+
+        Reading inside a unit of work must not take a second connection from the pool:
+        with every connection held by a transaction waiting for another, the pool would
+        starve. Appends staged in this transaction are not seen (they are written when it
+        commits).
+        """
+        ...
+
+    async def stream_version(self, stream_id: str) -> int:
+        """The stream's committed version, read on this transaction's connection."""
+        ...
+
     async def mark_processed(self, consumer: str, event_id: uuid.UUID) -> bool:
         """Record that ``consumer`` handled ``event_id``; ``False`` when it already had.
 

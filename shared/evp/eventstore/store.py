@@ -12,10 +12,10 @@ event, so it keeps its flow when the outbox relay publishes it.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import datetime
-from collections.abc import Collection, Mapping, Sequence
-from contextlib import AbstractAsyncContextManager
+from collections.abc import AsyncIterator, Collection, Mapping, Sequence
 from typing import Generic, TypeVar
 
 from evp.avro import AvroCodec, Event
@@ -23,7 +23,7 @@ from evp.causation import linked_to_handled
 from evp.events import EVENT_TYPES
 from evp.eventstore.errors import UnknownEventType
 from evp.eventstore.recorder import NewEvent, StoredEvent, TrackingRecorder, Transaction
-from evp.eventstore.unit_of_work import current_transaction
+from evp.eventstore.unit_of_work import current_transaction, joined
 
 __all__ = ["EventStore", "Recorded"]
 
@@ -67,9 +67,17 @@ class EventStore(Generic[T]):
         """The recorder underneath, for position-level readers such as the outbox relay."""
         return self._recorder
 
-    def transaction(self) -> AbstractAsyncContextManager[T]:
-        """A recorder transaction, to append together with tracking and the caller's changes."""
-        return self._recorder.transaction()
+    @contextlib.asynccontextmanager
+    async def transaction(self) -> AsyncIterator[T]:
+        """A recorder transaction, to append together with tracking and the caller's changes.
+
+        Inside the block this store's appends join it and its reads (:meth:`load`,
+        :meth:`stream_version`) run on its connection, so a unit of work never holds two
+        connections of the pool at once.
+        """
+        async with self._recorder.transaction() as transaction:
+            with joined(self._recorder, transaction):
+                yield transaction
 
     # -- writing ------------------------------------------------------------------------
 
@@ -147,8 +155,13 @@ class EventStore(Generic[T]):
         to_version: int | None = None,
         until: datetime.datetime | None = None,
     ) -> list[Event]:
-        """The stream's events in order, up to ``to_version`` and recorded by ``until``."""
-        frames = await self._recorder.read_frames(stream_id, to_version=to_version, until=until)
+        """The stream's events in order, up to ``to_version`` and recorded by ``until``.
+
+        Inside a transaction of this store (a handler's, say) it reads on that transaction's
+        connection.
+        """
+        source = current_transaction(self._recorder) or self._recorder
+        frames = await source.read_frames(stream_id, to_version=to_version, until=until)
         decode, readers = self._codec.decode, self._event_types
         events = []
         for event_type, data in frames:
@@ -157,6 +170,11 @@ class EventStore(Generic[T]):
                 raise UnknownEventType(event_type)
             events.append(decode(data, reader))
         return events
+
+    async def stream_version(self, stream_id: str) -> int:
+        """The stream's committed version (0: no events), in the current transaction if any."""
+        source = current_transaction(self._recorder) or self._recorder
+        return await source.stream_version(stream_id)
 
     async def history(
         self,

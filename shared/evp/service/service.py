@@ -24,6 +24,7 @@ import re
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Sequence
 from typing import Any, Literal, TypeVar
 
+import jwt
 from fastapi import APIRouter, FastAPI, Request
 
 from evp.avro import Event
@@ -31,13 +32,13 @@ from evp.eventstore.postgres import PostgresTransaction
 from evp.eventstore.projection import Projection
 from evp.metrics import ServiceMetrics
 from evp.postgres.migrations import Migration
-from evp.service.errors import InvalidService
+from evp.service.errors import InvalidService, ServiceStartError
 from evp.service.handler import HandlerSpec, ServiceHandler
 from evp.service.runtime import ServiceRuntime, kafka_projection_events
 from evp.service.settings import ServiceSettings
-from evp.web.auth import TokenVerifier
+from evp.web.auth import KeySet, LocalKeys, TokenVerifier
 
-__all__ = ["BackgroundTask", "Service", "StartupHook", "current_runtime"]
+__all__ = ["BackgroundTask", "KeyLoader", "Service", "StartupHook", "current_runtime"]
 
 H = TypeVar("H", bound=ServiceHandler)
 StartupHook = Callable[[ServiceRuntime], Awaitable[None]]
@@ -45,6 +46,8 @@ StartupHook = Callable[[ServiceRuntime], Awaitable[None]]
 BackgroundTask = Callable[[ServiceRuntime, asyncio.Event], Awaitable[None]]
 """Runs while the service runs (a poller of deadlines, say) and returns once the event is
 set: the kit sets it on shutdown, before the consumers' producer closes."""
+KeyLoader = Callable[[ServiceRuntime], Awaitable[KeySet]]
+"""Gives the key set a token-issuing service signs with, once its database runs."""
 
 _NAME = re.compile(r"^[a-z][a-z0-9-]*$")
 
@@ -84,6 +87,7 @@ class Service:
         self.startup_hooks: list[StartupHook] = []
         self.background_tasks: list[BackgroundTask] = []
         self.migrations: list[tuple[str, Sequence[Migration]]] = []
+        self.key_loader: KeyLoader | None = None
 
     # -- declaring ------------------------------------------------------------------------
 
@@ -173,6 +177,18 @@ class Service:
         self.background_tasks.append(task)
         return task
 
+    def signs_tokens(self, load_keys: KeyLoader) -> KeyLoader:
+        """Declare this service the issuer of bearer tokens (the users service).
+
+        ``load_keys(runtime)`` gives its key set once its parts run and its start-up hooks
+        ran, before the first request; its routes then verify tokens locally with that set
+        (issuer and audience from the settings) instead of fetching a JWKS document.
+        """
+        if self.key_loader is not None:
+            raise InvalidService("the signing keys are declared already", service=self.name)
+        self.key_loader = load_keys
+        return load_keys
+
     # -- running --------------------------------------------------------------------------
 
     def app(
@@ -187,22 +203,49 @@ class Service:
 
         ``on_ready`` is called once every part runs, before the first request;
         ``verifier`` checks bearer tokens instead of the one the settings describe (the
-        users service verifies its own tokens with its own keys).
+        users service verifies its own tokens with its own keys, see :meth:`signs_tokens`).
         """
         from evp.service.web import service_app
 
         resolved = settings or ServiceSettings.from_env(self.name)
         metrics = ServiceMetrics(self.name)
+        # One per app, not per service: two apps of one service (replicas in a test) may
+        # run on different databases, hence with different keys.
+        own_keys = _LoadedKeys() if verifier is None and self.key_loader is not None else None
+        if own_keys is not None:
+            verifier = TokenVerifier(
+                own_keys, issuer=resolved.token_issuer, audience=resolved.token_audience
+            )
 
         @contextlib.asynccontextmanager
         async def lifespan(app: FastAPI) -> AsyncIterator[None]:
             async with ServiceRuntime.running(self, resolved, metrics=metrics) as runtime:
+                if own_keys is not None and self.key_loader is not None:
+                    try:
+                        own_keys.load(await self.key_loader(runtime))
+                    except Exception as error:
+                        raise ServiceStartError("signing keys", error) from error
                 app.state.runtime = runtime
                 if on_ready is not None:
                     on_ready()
                 yield
 
         return service_app(self, resolved, metrics=metrics, lifespan=lifespan, verifier=verifier)
+
+
+class _LoadedKeys:
+    """The public halves of a key set known only once the service runs (read at start)."""
+
+    def __init__(self) -> None:
+        self._keys: LocalKeys | None = None
+
+    def load(self, keys: KeySet) -> None:
+        """Verify with ``keys`` from now on."""
+        self._keys = LocalKeys(keys)
+
+    async def key(self, kid: str) -> jwt.PyJWK | None:
+        """The public key named ``kid``; none before the keys are loaded."""
+        return None if self._keys is None else await self._keys.key(kid)
 
 
 def current_runtime(request: Request) -> ServiceRuntime:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime
 import decimal
 import importlib
+import subprocess
 import sys
 import uuid
 from collections.abc import Iterator
@@ -152,6 +153,20 @@ def test_committed_library_is_fresh() -> None:
     """The committed event library is what schemas/ produces."""
     library = generate(load_catalog(REPO / "schemas"), DirectorySource(), package="evp.events")
     assert library.stale_files(REPO / "shared" / "evp" / "events") == []
+
+
+def test_generated_code_is_as_ruff_formats_it(tmp_path: Path) -> None:
+    """ruff format leaves the generated library alone, so the two checks never disagree."""
+    library = generate(load_catalog(REPO / "schemas"), DirectorySource(), package="evp.events")
+    library.write(tmp_path / "events")
+    checked = subprocess.run(
+        [sys.executable, "-m", "ruff", "format", "--check", "--diff", str(tmp_path / "events")],
+        capture_output=True,
+        text=True,
+        check=False,
+        cwd=REPO,
+    )
+    assert checked.returncode == 0, checked.stdout + checked.stderr
 
 
 def test_every_module_carries_the_do_not_edit_header(everything_tree: SchemaTree) -> None:

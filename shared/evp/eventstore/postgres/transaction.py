@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime
 import uuid
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
@@ -9,7 +10,14 @@ from contextlib import asynccontextmanager
 import asyncpg
 
 from evp.eventstore.errors import ConcurrencyError
-from evp.eventstore.postgres._statements import PARKED_STREAMS, Append, check_expected, insert
+from evp.eventstore.postgres._statements import (
+    PARKED_STREAMS,
+    Append,
+    check_expected,
+    insert,
+    stream_query,
+)
+from evp.eventstore.postgres._statements import stream_version as committed_version
 from evp.eventstore.postgres._translate import (
     DRIVER_ERRORS,
     append_error,
@@ -55,6 +63,29 @@ class PostgresTransaction:
         self._appends.append((stream_id, expected_version, list(events)))
         self._versions[stream_id] = expected_version + len(events)
         return expected_version + len(events)
+
+    async def read_frames(
+        self,
+        stream_id: str,
+        *,
+        to_version: int | None = None,
+        until: datetime.datetime | None = None,
+    ) -> list[tuple[str, bytes]]:
+        """Each event's type and frame in version order, read on this transaction's connection."""
+        query, arguments = stream_query("event_type, data", stream_id, to_version, until)
+        try:
+            rows = await self._connection.fetch(query, *arguments)
+        except DRIVER_ERRORS as error:
+            raise driver_error("read_frames", error) from error
+        return [(row[0], row[1]) for row in rows]
+
+    async def stream_version(self, stream_id: str) -> int:
+        """The stream's committed version, read on this transaction's connection."""
+        try:
+            version: int = await committed_version(self._connection, stream_id)
+        except DRIVER_ERRORS as error:
+            raise driver_error("stream_version", error) from error
+        return version
 
     async def mark_processed(self, consumer: str, event_id: uuid.UUID) -> bool:
         """Record that ``consumer`` handled ``event_id``; ``False`` when it already had.

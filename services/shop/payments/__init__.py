@@ -1,0 +1,1 @@
+"""The shop's payments service: charges, late approvals and refunds, once per order."""
