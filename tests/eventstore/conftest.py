@@ -1,4 +1,4 @@
-"""Fixtures of the event store tests: a registry in memory, codecs, and both recorders."""
+"""Fixtures of the event store tests: a registry in memory, codecs, both recorders, Kafka."""
 
 from __future__ import annotations
 
@@ -14,6 +14,19 @@ from evp.avro import AvroCodec, InMemorySchemaLookup
 from evp.contract.catalog import load_catalog
 from evp.eventstore import EventStore, MemoryRecorder, PostgresRecorder, TrackingRecorder
 from evp.testing.catalog import catalog_lookup
+from evp.testing.kafka import (
+    catalog_registry,
+    kafka_bootstrap_servers,
+    messaging_settings,
+    topic_prefix,
+)
+
+__all__ = [
+    "catalog_registry",
+    "kafka_bootstrap_servers",
+    "messaging_settings",
+    "topic_prefix",
+]
 
 SCHEMAS = Path(__file__).resolve().parents[2] / "schemas"
 

@@ -85,6 +85,16 @@ class RecorderContract:
         )
         assert stored.recorded_at.tzinfo is not None
 
+    async def test_the_message_key_reads_back(self, recorder: TrackingRecorder[Any]) -> None:
+        """An event's message key is kept beside it, alone or in a batch; none when absent."""
+        alone = NewEvent(uuid.uuid4(), REGISTERED, b"frame", uuid.uuid4(), key="user-1")
+        batch = [NewEvent(uuid.uuid4(), CHANGED, b"frame", uuid.uuid4(), key="user-2")]
+        await recorder.append("a", 0, [alone])
+        await recorder.append("b", 0, [*batch, *new_events(1)])
+        assert [e.key for e in await recorder.read_stream("a")] == ["user-1"]
+        assert [e.key for e in await recorder.read_stream("b")] == ["user-2", None]
+        assert [e.key for e in await recorder.read_all()] == ["user-1", "user-2", None]
+
     async def test_appends_continue_the_stream(self, recorder: TrackingRecorder[Any]) -> None:
         """Appending at the current version continues the version numbers."""
         await recorder.append("s", 0, new_events(2))

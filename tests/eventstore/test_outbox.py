@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import uuid
 from collections import defaultdict
 from collections.abc import Callable
@@ -26,6 +27,7 @@ from evp.eventstore.testing import PublishedMessage, PublisherDown, RecordingPub
 from evp.messaging.errors import DeliveryFailed
 from evp.messaging.headers import traceparent
 from evp.messaging.topics import TopicNames
+from evp.testing.samples import order_placed
 
 CONSUMER = "notifications"
 
@@ -69,7 +71,7 @@ def event_ids(messages: list[PublishedMessage]) -> list[bytes | None]:
 async def test_every_event_is_published_with_topic_key_and_headers(
     store: EventStore[Any], codec: AvroCodec
 ) -> None:
-    """The frame goes out as stored, keyed by stream, on its class's topic, with headers."""
+    """The frame goes out as stored, keyed by catalog key, on its class's topic, with headers."""
     (user_id,) = await seed(store, users=1, changes=1)
     publisher = RecordingPublisher()
     assert await OutboxRelay(store.recorder, publisher).drain() == 2
@@ -85,6 +87,30 @@ async def test_every_event_is_published_with_topic_key_and_headers(
         h.CONTENT_TYPE: h.AVRO_CONTENT_TYPE,
         h.TRACEPARENT: traceparent(stored.correlation_id, stored.event_id).encode(),
     }
+
+
+async def test_an_event_is_keyed_by_its_catalog_key_not_its_stream_id(
+    store: EventStore[Any],
+) -> None:
+    """An OrderPlaced of stream ``order-<id>`` goes out keyed by order id, as the bus keys it."""
+    placed = order_placed()
+    await store.append(f"order-{placed.order_id}", [placed], expected_version=0)
+    publisher = RecordingPublisher()
+    await OutboxRelay(store.recorder, publisher).drain()
+    (message,) = publisher.messages
+    assert message.key == placed.key().encode() == str(placed.order_id).encode()
+
+
+async def test_an_event_stored_without_a_key_is_keyed_by_its_stream_id(
+    store: EventStore[Any],
+) -> None:
+    """Events recorded before keys were stored keep the key they always had: the stream id."""
+    placed = order_placed()
+    stream_id = f"order-{placed.order_id}"
+    await store.recorder.append(stream_id, 0, [dataclasses.replace(store.encode(placed), key=None)])
+    publisher = RecordingPublisher()
+    await OutboxRelay(store.recorder, publisher).drain()
+    assert [m.key for m in publisher.messages] == [stream_id.encode()]
 
 
 async def test_events_of_local_types_stay_in_the_store_unpublished(

@@ -37,7 +37,7 @@ async def test_connecting_again_applies_no_migration(
     versions = await postgres_recorder.pool.fetch(
         "SELECT version FROM evp_migrations WHERE component = 'eventstore'"
     )
-    assert [row["version"] for row in versions] == [1, 2]
+    assert [row["version"] for row in versions] == [1, 2, 3]
 
 
 async def test_metadata_is_queryable_beside_the_frames(

@@ -195,6 +195,7 @@ class MemoryRecorder:
                     causation_id=event.causation_id,
                     recorded_at=recorded_at,
                     data=event.data,
+                    key=event.key,
                 )
                 self._events.append(stored)
                 stream.append(stored)

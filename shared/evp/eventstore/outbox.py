@@ -7,8 +7,11 @@ confirmed delivery, and then records the last position it published -- in that o
 crash between publishing and recording therefore republishes the unrecorded tail (never
 loses it); consumers deduplicate on the event id through the tracking recorder.
 
-Events of one stream are published one after the other, in version order, so they reach
-their partition (keyed by the stream id) in order; different streams go out concurrently.
+Each event is keyed exactly as ``EventBus.publish`` keys it -- by its catalog key's value
+(the aggregate id), recorded with the event when it was appended -- so a consumer cannot
+tell the two paths apart by key or partition either. Events of one stream are published
+one after the other, in version order, so they reach their partition in order; different
+streams go out concurrently.
 With ``pipelined=True`` the relay does not wait for one confirmation before the next send:
 it starts every send of a batch in position order and awaits them together. That is only
 safe with a publisher that enqueues in call order (before its first ``await``) and a
@@ -321,7 +324,7 @@ class OutboxRelay:
                 return _Refusal(stored, str(error))
             try:
                 await self._outlet.publish_raw(
-                    topic, stored.stream_id.encode(), stored.data, event_headers(stored)
+                    topic, _message_key(stored), stored.data, event_headers(stored)
                 )
             except Exception as error:
                 failure = classify(error)
@@ -343,6 +346,16 @@ class OutboxRelay:
         if event_class is None:
             raise UnknownEventType(stored.event_type, position=stored.position)
         return self._outlet.topics.of(event_class)
+
+
+def _message_key(stored: StoredEvent) -> bytes:
+    """The key ``EventBus.publish`` sends for the event: its catalog key's value.
+
+    Events stored before the store kept keys (migration 0003) have none; they keep the
+    key they were always relayed with, their stream id, so a stream's backlog stays on
+    the partition its earlier events went to.
+    """
+    return (stored.key or stored.stream_id).encode()
 
 
 async def _sleep(stop: asyncio.Event, seconds: float) -> None:

@@ -37,13 +37,19 @@ __all__ = [
 
 @dataclasses.dataclass(frozen=True, slots=True)
 class NewEvent:
-    """An event about to be appended: its frame and the metadata stored beside it."""
+    """An event about to be appended: its frame and the metadata stored beside it.
+
+    ``key`` is the Kafka message key the event is published with (its catalog key's
+    value, as :meth:`evp.avro.Event.key` gives it), so the outbox relay keys it exactly
+    as ``EventBus.publish`` would.
+    """
 
     event_id: uuid.UUID
     event_type: str
     data: bytes
     correlation_id: uuid.UUID
     causation_id: uuid.UUID | None = None
+    key: str | None = None
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -59,6 +65,8 @@ class StoredEvent:
     causation_id: uuid.UUID | None
     recorded_at: datetime.datetime
     data: bytes
+    key: str | None = None
+    """The message key recorded with the event; ``None`` for events appended without one."""
 
 
 @dataclasses.dataclass(frozen=True, slots=True)

@@ -82,7 +82,10 @@ class EventStore(Generic[T]):
     # -- writing ------------------------------------------------------------------------
 
     def encode(self, event: Event) -> NewEvent:
-        """``event`` as the recorder stores it: its frame and its envelope's metadata.
+        """``event`` as the recorder stores it: its frame, its envelope's metadata and its key.
+
+        The key is the one ``EventBus.publish`` sends (the catalog key's value), so the
+        outbox relay publishes the event exactly as the bus would.
 
         Inside a handler, an event built as the start of a new flow is linked to the
         handled event first, as :meth:`append` and the bus's publish do.
@@ -95,6 +98,7 @@ class EventStore(Generic[T]):
             data=self._codec.encode(event),
             correlation_id=envelope.correlation_id,
             causation_id=envelope.causation_id,
+            key=event.key(),
         )
 
     async def append(

@@ -16,12 +16,16 @@ import time
 from collections.abc import Awaitable, Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
+from opentelemetry.trace import SpanKind
+
 from evp.avro import Event
 from evp.eventstore.idempotency import ProcessedEvents
 from evp.eventstore.postgres import PostgresTransaction
 from evp.eventstore.store import EventStore
+from evp.messaging.headers import TRACEPARENT
 from evp.messaging.message import MessageContext
 from evp.metrics import Outcome
+from evp.tracing import parent_of
 from evp.web.logs import log_context
 
 if TYPE_CHECKING:
@@ -68,16 +72,25 @@ class HandlerSpec:
         """The bus-level handler: claim, call, record the outcome in the metrics."""
         handler, group = self.handler, self.group
         metrics, store = runtime.metrics, runtime.store
+        tracer, name = runtime.tracing.tracer, self.name
 
         async def handle_once(event: Event, message: MessageContext) -> None:
             started = time.perf_counter()
             envelope = event.envelope
             # The flow's correlation id is its trace (as the traceparent header says), so
             # log lines of one order line up across services.
-            with log_context(
-                envelope.correlation_id,
-                trace_id=envelope.correlation_id.hex,
-                span_id=envelope.event_id.hex[:16],
+            with (
+                log_context(
+                    envelope.correlation_id,
+                    trace_id=envelope.correlation_id.hex,
+                    span_id=envelope.event_id.hex[:16],
+                ),
+                tracer.start_as_current_span(
+                    f"handle {event.FULL_NAME}",
+                    context=parent_of(message.header(TRACEPARENT)),
+                    kind=SpanKind.CONSUMER,
+                    attributes={"evp.group": group, "evp.handler": name},
+                ),
             ):
                 async with processed.claim(group, envelope.event_id) as claim:
                     if not claim.new:

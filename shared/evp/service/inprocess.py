@@ -24,6 +24,7 @@ from fastapi import FastAPI
 from evp.service.runtime import ServiceRuntime
 from evp.service.service import Service
 from evp.service.settings import ServiceSettings
+from evp.tracing import Tracing
 from evp.web.auth import TokenVerifier
 
 __all__ = ["RunningService", "running_service"]
@@ -65,14 +66,16 @@ async def running_service(
     assigned: bool = True,
     verifier: TokenVerifier | None = None,
     serve_http: bool = False,
+    tracing: Tracing | None = None,
 ) -> AsyncIterator[RunningService]:
     """Start ``service`` with ``settings`` (its consumers assigned, unless told not to wait).
 
     ``verifier`` replaces the one the settings describe (a test's own key set);
     ``serve_http`` also serves the app on a free local port, for clients that need a real
-    socket (other services fetching the users service's JWKS).
+    socket (other services fetching the users service's JWKS); ``tracing`` exports the
+    service's spans where a test can read them.
     """
-    app = service.app(settings, verifier=verifier)
+    app = service.app(settings, verifier=verifier, tracing=tracing)
     async with app.router.lifespan_context(app):
         runtime: ServiceRuntime = app.state.runtime
         if assigned:

@@ -26,6 +26,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Sequen
 from typing import TYPE_CHECKING, Any
 
 import httpx
+from opentelemetry import trace
 
 from evp.avro import Event
 from evp.events import EVENT_TYPES
@@ -36,13 +37,14 @@ from evp.eventstore.postgres import PostgresRecorder, PostgresTransaction
 from evp.eventstore.projection import Projection, ProjectionRunner, project_once
 from evp.eventstore.store import EventStore
 from evp.messaging.bus import EventBus
-from evp.messaging.headers import EVENT_TYPE, header
+from evp.messaging.headers import EVENT_TYPE, TRACEPARENT, header
 from evp.messaging.message import MessageContext
 from evp.messaging.producer import Delivery
 from evp.metrics import ConsumerLag, OutboxState, Outcome, ServiceMetrics
 from evp.postgres.migrations import Migration, migrate
 from evp.service.errors import ServiceStartError
 from evp.service.outbox import relay_of
+from evp.tracing import Tracing, parent_of
 
 if TYPE_CHECKING:
     from evp.service.service import Service
@@ -63,9 +65,10 @@ CHECKS = ("database", "kafka", "registry", "outbox", "consumers", "projections",
 class _CountingOutlet:
     """The bus as the relay's outlet, counting what it publishes by event type."""
 
-    def __init__(self, bus: EventBus, metrics: ServiceMetrics) -> None:
+    def __init__(self, bus: EventBus, metrics: ServiceMetrics, tracer: trace.Tracer) -> None:
         self._bus = bus
         self._metrics = metrics
+        self._tracer = tracer
 
     @property
     def topics(self) -> TopicRouting:
@@ -74,9 +77,16 @@ class _CountingOutlet:
     async def publish_raw(
         self, topic: str, key: bytes, value: bytes, headers: list[tuple[str, bytes]]
     ) -> Delivery:
-        delivery = await self._bus.publish_raw(topic, key, value, headers)
-        event_type = header(headers, EVENT_TYPE)
-        self._metrics.published(event_type.decode() if event_type else "unknown")
+        kind = (header(headers, EVENT_TYPE) or b"unknown").decode()
+        # A child of the event's own span in its flow (the traceparent the relay sends).
+        with self._tracer.start_as_current_span(
+            f"publish {kind}",
+            context=parent_of(header(headers, TRACEPARENT)),
+            kind=trace.SpanKind.PRODUCER,
+            attributes={"messaging.destination.name": topic, "evp.event_type": kind},
+        ):
+            delivery = await self._bus.publish_raw(topic, key, value, headers)
+        self._metrics.published(kind)
         return delivery
 
 
@@ -92,8 +102,10 @@ class ServiceRuntime:
         recorder: PostgresRecorder,
         bus: EventBus,
         database_url: str,
+        tracing: Tracing | None = None,
     ) -> None:
         self.service = service
+        self.tracing = tracing or Tracing.disabled()
         self.settings = settings
         self.metrics = metrics
         self.recorder = recorder
@@ -103,7 +115,7 @@ class ServiceRuntime:
         self.processed = TrackedProcessedEvents(recorder)
         self.relay: OutboxRelay = relay_of(
             recorder,
-            _CountingOutlet(bus, metrics),
+            _CountingOutlet(bus, metrics, self.tracing.tracer),
             local=[event.FULL_NAME for event in service.records],
         )
         self.runners = [
@@ -120,7 +132,12 @@ class ServiceRuntime:
     @classmethod
     @contextlib.asynccontextmanager
     async def running(
-        cls, service: Service, settings: ServiceSettings, *, metrics: ServiceMetrics
+        cls,
+        service: Service,
+        settings: ServiceSettings,
+        *,
+        metrics: ServiceMetrics,
+        tracing: Tracing | None = None,
     ) -> AsyncIterator[ServiceRuntime]:
         """Start ``service`` with ``settings``; stop it, in reverse order, on leaving."""
         async with contextlib.AsyncExitStack() as stack:
@@ -135,6 +152,9 @@ class ServiceRuntime:
                 publishes=service.publishes,
                 metrics=metrics,
             )
+            traces = tracing or Tracing.disabled()
+            # Flushed last, off the loop: the spans of the final handlers and publishes too.
+            stack.push_async_callback(asyncio.to_thread, traces.shutdown)
             runtime = cls(
                 service,
                 settings,
@@ -142,6 +162,7 @@ class ServiceRuntime:
                 recorder=recorder,
                 bus=bus,
                 database_url=database_url,
+                tracing=traces,
             )
             runtime._subscribe()
             await _step("kafka and the schema registry", bus.start(consume=False))

@@ -36,6 +36,7 @@ from evp.service.errors import InvalidService, ServiceStartError
 from evp.service.handler import HandlerSpec, ServiceHandler
 from evp.service.runtime import ServiceRuntime, kafka_projection_events
 from evp.service.settings import ServiceSettings
+from evp.tracing import Tracing
 from evp.web.auth import KeySet, LocalKeys, TokenVerifier
 
 __all__ = ["BackgroundTask", "KeyLoader", "Service", "StartupHook", "current_runtime"]
@@ -197,6 +198,7 @@ class Service:
         *,
         on_ready: Callable[[], None] | None = None,
         verifier: TokenVerifier | None = None,
+        tracing: Tracing | None = None,
     ) -> FastAPI:
         """The ASGI app of this service: routes, health, metrics, OpenAPI, and a lifespan
         that runs its parts (settings from the environment unless given).
@@ -209,6 +211,7 @@ class Service:
 
         resolved = settings or ServiceSettings.from_env(self.name)
         metrics = ServiceMetrics(self.name)
+        traces = tracing or Tracing.from_env(self.name)
         # One per app, not per service: two apps of one service (replicas in a test) may
         # run on different databases, hence with different keys.
         own_keys = _LoadedKeys() if verifier is None and self.key_loader is not None else None
@@ -219,7 +222,9 @@ class Service:
 
         @contextlib.asynccontextmanager
         async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-            async with ServiceRuntime.running(self, resolved, metrics=metrics) as runtime:
+            async with ServiceRuntime.running(
+                self, resolved, metrics=metrics, tracing=traces
+            ) as runtime:
                 if own_keys is not None and self.key_loader is not None:
                     try:
                         own_keys.load(await self.key_loader(runtime))
@@ -230,7 +235,14 @@ class Service:
                     on_ready()
                 yield
 
-        return service_app(self, resolved, metrics=metrics, lifespan=lifespan, verifier=verifier)
+        return service_app(
+            self,
+            resolved,
+            metrics=metrics,
+            lifespan=lifespan,
+            verifier=verifier,
+            tracer=traces.tracer if traces.enabled else None,
+        )
 
 
 class _LoadedKeys:

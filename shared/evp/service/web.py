@@ -7,6 +7,7 @@ from contextlib import AbstractAsyncContextManager
 from typing import TYPE_CHECKING
 
 from fastapi import FastAPI
+from opentelemetry import trace
 
 from evp.metrics import ServiceMetrics
 from evp.service.runtime import CHECKS, ServiceRuntime
@@ -29,6 +30,7 @@ def service_app(
     metrics: ServiceMetrics,
     lifespan: Lifespan,
     verifier: TokenVerifier | None = None,
+    tracer: trace.Tracer | None = None,
 ) -> FastAPI:
     """``service``'s FastAPI app, its readiness checks reading the running parts."""
     from evp.web.app import web_app
@@ -64,6 +66,7 @@ def service_app(
         readiness=readiness,
         verifier=verifier,
         max_body_bytes=settings.max_body_bytes,
+        tracer=tracer,
     )
     holder.append(app)
     return app

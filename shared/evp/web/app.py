@@ -12,6 +12,7 @@ from collections.abc import Sequence
 
 from fastapi import APIRouter, FastAPI
 from fastapi.responses import Response
+from opentelemetry import trace
 from starlette.middleware import Middleware
 from starlette.types import Lifespan
 
@@ -24,6 +25,7 @@ from evp.web.instrumentation import HttpMetricsMiddleware
 from evp.web.limits import DEFAULT_MAX_BODY_BYTES, BodySizeLimitMiddleware
 from evp.web.logs import RequestContextMiddleware
 from evp.web.problems import UnhandledErrorMiddleware, install_problem_handlers
+from evp.web.tracing import TracingMiddleware
 
 __all__ = ["web_app"]
 
@@ -39,8 +41,11 @@ def web_app(
     lifespan: Lifespan[FastAPI] | None = None,
     max_body_bytes: int = DEFAULT_MAX_BODY_BYTES,
     description: str = "",
+    tracer: trace.Tracer | None = None,
 ) -> FastAPI:
     """A FastAPI app serving ``routers`` plus ``/health/*``, ``/metrics`` and ``/openapi.json``.
+
+    With a ``tracer``, each request is a span (a child of its ``traceparent``).
 
     Raises :class:`~evp.web.errors.MissingVerifier` when a route needs a token and
     ``verifier`` is ``None``: better refused at start-up than a 500 on the first request.
@@ -53,6 +58,7 @@ def web_app(
         openapi_url="/openapi.json",
         middleware=[
             Middleware(RequestContextMiddleware),
+            *([Middleware(TracingMiddleware, tracer=tracer)] if tracer is not None else []),
             Middleware(HttpMetricsMiddleware, metrics=metrics),
             Middleware(BodySizeLimitMiddleware, max_body_bytes=max_body_bytes),
             Middleware(UnhandledErrorMiddleware),

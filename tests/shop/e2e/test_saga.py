@@ -121,9 +121,12 @@ class Shop:
 
 async def _settled(shop: Shop, order_id: str, last: str) -> list[str]:
     """The order's flow once ``last`` reached the topics (an outbox may still be relaying)."""
-    async with asyncio.timeout(30):
-        while last not in (flow := shop.flow(order_id)):
-            await asyncio.sleep(0.2)
+    try:
+        async with asyncio.timeout(30):
+            while last not in (flow := shop.flow(order_id)):
+                await asyncio.sleep(0.2)
+    except TimeoutError:
+        raise AssertionError(f"{last} never reached the topics: {shop.flow(order_id)}") from None
     return flow
 
 
@@ -265,3 +268,58 @@ async def test_each_terminal_order_gets_one_email_and_each_user_one_welcome(shop
             await asyncio.sleep(0.2)
     await asyncio.sleep(1)  # a duplicate would arrive by now
     assert len(await mails()) == 3
+
+
+async def test_a_customer_cancel_while_paying_releases_the_stock_and_refunds(shop: Shop) -> None:
+    """Cancelled while the payment is pending: stock back, and the late charge refunded."""
+    await shop.add_product("CHAIR", stock=2)
+    order_id = await shop.order_once_priced([("CHAIR", 1)], token="tok_slow")
+    await _settled(shop, order_id, "PaymentRequested")
+    cancelled = await shop.orders.http.post(f"/orders/{order_id}/cancel", headers=shop.customer)
+    assert cancelled.status_code == 202, cancelled.text
+    order = await shop.terminal(order_id)
+    assert (order["status"], order["cancellation_reason"]) == ("CANCELLED", "CUSTOMER_REQUEST")
+    flow = await _settled(shop, order_id, "PaymentRefunded")
+    assert _in_order(flow, ["PaymentRequested", "StockReleased", "OrderCancelled"])
+    assert _in_order(flow, ["PaymentProcessed", "RefundRequested", "PaymentRefunded"])
+    assert (await shop.product("CHAIR"))["available"] == 2
+    payment = await shop.payments.http.get(f"/payments/{order_id}", headers=shop.customer)
+    assert payment.json()["status"] == "REFUNDED"
+
+
+async def test_a_customer_cancel_before_the_hold_answers_releases_it_later(shop: Shop) -> None:
+    """Cancelled at once: the order ends, the hold that still comes is released, no charge."""
+    await shop.add_product("STOOL", stock=2)
+    order_id = await shop.order_once_priced([("STOOL", 1)], token="tok_slow")
+    cancelled = await shop.orders.http.post(f"/orders/{order_id}/cancel", headers=shop.customer)
+    assert cancelled.status_code == 202, cancelled.text
+    order = await shop.terminal(order_id)
+    assert (order["status"], order["cancellation_reason"]) == ("CANCELLED", "CUSTOMER_REQUEST")
+    flow = await _settled(shop, order_id, "StockReleased")
+    assert "PaymentRequested" not in flow or "PaymentRefunded" in await _settled(
+        shop, order_id, "PaymentRefunded"
+    )
+    async with asyncio.timeout(30):
+        while (await shop.product("STOOL"))["available"] != 2:
+            await asyncio.sleep(0.2)
+
+
+async def test_each_order_is_charged_once_and_only_kept_when_confirmed(shop: Shop) -> None:
+    """Charges minus refunds equal the confirmed orders' totals, one charge per order."""
+    await shop.add_product("PEN", stock=3, price="2.50")
+    placed = [
+        await shop.order_once_priced([("PEN", 1)]),
+        await shop.order_once_priced([("PEN", 1)], token="tok_declined"),
+        await shop.order_once_priced([("PEN", 5)]),
+    ]
+    orders = [await shop.terminal(order_id) for order_id in placed]
+    kept = []
+    for order_id in placed:
+        response = await shop.payments.http.get(f"/payments/{order_id}", headers=shop.admin)
+        if response.status_code == 200 and response.json()["status"] == "PROCESSED":
+            kept.append(response.json()["amount"])
+    confirmed = [o["total"] for o in orders if o["status"] == "CONFIRMED"]
+    assert kept == confirmed == ["2.50"]
+    for order_id in placed:
+        flow = shop.flow(order_id)
+        assert flow.count("PaymentProcessed") + flow.count("PaymentFailed") <= 1

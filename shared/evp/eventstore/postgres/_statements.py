@@ -24,7 +24,7 @@ Append = tuple[str, int, Sequence[NewEvent]]
 # In StoredEvent's field order, so that a row converts with StoredEvent(*row).
 COLUMNS = (
     "position, stream_id, stream_version, event_id, event_type,"
-    " correlation_id, causation_id, recorded_at, data"
+    " correlation_id, causation_id, recorded_at, data, key"
 )
 # In ParkedStream's field order.
 PARKED_STREAMS = (
@@ -33,7 +33,7 @@ PARKED_STREAMS = (
 )
 _INSERT_COLUMNS = (
     "position, recorded_at, stream_id, stream_version, event_id, event_type,"
-    " correlation_id, causation_id, data"
+    " correlation_id, causation_id, data, key"
 )
 
 # The recorded time is read once per append, in the UPDATE that takes the position lock:
@@ -51,7 +51,7 @@ SELECT last_position, recorded_at, $1::text,
        CASE WHEN $2::integer = 0 OR EXISTS (
            SELECT 1 FROM evp_events WHERE stream_id = $1::text AND stream_version = $2::integer
        ) THEN $2::integer + 1 END,
-       $3::uuid, $4::text, $5::uuid, $6::uuid, $7::bytea
+       $3::uuid, $4::text, $5::uuid, $6::uuid, $7::bytea, $8::text
 FROM allocated
 """
 
@@ -68,12 +68,13 @@ SELECT allocated.base + batch.n, allocated.recorded_at, batch.stream_id,
            SELECT 1 FROM evp_events e
            WHERE e.stream_id = batch.stream_id AND e.stream_version = batch.stream_version - 1
        ) THEN batch.stream_version END,
-       batch.event_id, batch.event_type, batch.correlation_id, batch.causation_id, batch.data
+       batch.event_id, batch.event_type, batch.correlation_id, batch.causation_id, batch.data,
+       batch.key
 FROM allocated,
      unnest($1::text[], $2::integer[], $3::uuid[], $4::text[], $5::uuid[], $6::uuid[],
-            $7::bytea[], $8::boolean[])
+            $7::bytea[], $8::text[], $9::boolean[])
      WITH ORDINALITY AS batch(stream_id, stream_version, event_id, event_type,
-                              correlation_id, causation_id, data, first, n)
+                              correlation_id, causation_id, data, key, first, n)
 """
 
 
@@ -110,10 +111,11 @@ async def insert(connection: AnyConnection, appends: Sequence[Append]) -> None:
             event.correlation_id,
             event.causation_id,
             event.data,
+            event.key,
         )
         return
-    columns: tuple[list[Any], ...] = ([], [], [], [], [], [], [], [])
-    stream_ids, versions, event_ids, types, correlations, causations, frames, firsts = columns
+    columns: tuple[list[Any], ...] = ([], [], [], [], [], [], [], [], [])
+    stream_ids, versions, event_ids, types, correlations, causations, frames, keys, firsts = columns
     seen: set[str] = set()
     for stream_id, expected_version, events in appends:
         # Later appends to a stream in one transaction were chained when staged.
@@ -128,6 +130,7 @@ async def insert(connection: AnyConnection, appends: Sequence[Append]) -> None:
             correlations.append(event.correlation_id)
             causations.append(event.causation_id)
             frames.append(event.data)
+            keys.append(event.key)
     await connection.execute(_APPEND_MANY, *columns)
 
 
