@@ -148,8 +148,9 @@ async def shop(
     """The six services running, an admin and a registered, logged-in customer."""
     monkeypatch.setenv("USERS_ADMIN_EMAIL", ADMIN["email"])
     monkeypatch.setenv("USERS_ADMIN_PASSWORD", ADMIN["password"])
-    monkeypatch.setenv("ORDERS_PAYMENT_TIMEOUT_S", "2")
-    monkeypatch.setenv("PAYMENTS_SLOW_APPROVAL_S", "4")
+    # The payment deadline leaves room for a loaded CI machine; tok_slow answers after it.
+    monkeypatch.setenv("ORDERS_PAYMENT_TIMEOUT_S", "5")
+    monkeypatch.setenv("PAYMENTS_SLOW_APPROVAL_S", "8")
     async with running_service(users, settings_for("users"), serve_http=True) as user_service:
         assert user_service.url is not None
         jwks = f"{user_service.url}/.well-known/jwks.json"
@@ -238,15 +239,20 @@ async def test_a_payment_that_never_answers_times_out_and_is_refunded_later(shop
 
 
 async def test_concurrent_orders_for_the_last_items_never_oversell(shop: Shop) -> None:
-    """Eight orders at once for three units: three confirmed, five out of stock, none below 0."""
+    """Nine orders for three units, eight at once: at most three confirmed, the rest
+    cancelled, and the stock left is exactly what the confirmed ones did not take."""
     await shop.add_product("LAST", stock=3)
-    await shop.order_once_priced([("LAST", 1)])  # waits until orders knows the price
+    first = await shop.order_once_priced([("LAST", 1)])  # waits until orders knows the price
     placed = await asyncio.gather(*(shop.place([("LAST", 1)]) for _ in range(8)))
-    outcomes = [await shop.terminal(r.json()["order_id"]) for r in placed]
-    confirmed = [o for o in outcomes if o["status"] == "CONFIRMED"]
-    assert len(confirmed) == 2
-    assert all(o["cancellation_reason"] == "OUT_OF_STOCK" for o in outcomes if o not in confirmed)
-    assert (await shop.product("LAST"))["available"] == 0
+    order_ids = [first, *(r.json()["order_id"] for r in placed)]
+    outcomes = [await shop.terminal(order_id) for order_id in order_ids]
+    confirmed = sum(o["status"] == "CONFIRMED" for o in outcomes)
+    reasons = {o["cancellation_reason"] for o in outcomes if o["status"] == "CANCELLED"}
+    assert confirmed <= 3
+    assert len(outcomes) - confirmed >= 6
+    # A payment slower than the saga's deadline on a loaded machine cancels as TIMED_OUT.
+    assert reasons <= {"OUT_OF_STOCK", "TIMED_OUT"}
+    assert (await shop.product("LAST"))["available"] == 3 - confirmed
 
 
 async def test_each_terminal_order_gets_one_email_and_each_user_one_welcome(shop: Shop) -> None:
