@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed
 EVP := $(BIN)/evp
 PACKAGES := shared/evp codegen/evp_codegen services/shop
 
-.PHONY: install test lint typecheck unit demo bench codegen gate clean
+.PHONY: install test lint typecheck unit demo bench codegen gate up clean
 
 install: $(STAMP)
 
@@ -45,6 +45,10 @@ demo: $(STAMP)
 
 bench: $(STAMP)
 	$(BIN)/python -m evp.bench
+
+# The whole platform as supervised processes until Ctrl-C (see README, `evp up`).
+up: $(STAMP)
+	$(EVP) up
 
 clean:
 	rm -rf $(VENV) .evp .mypy_cache .ruff_cache .hypothesis

@@ -29,6 +29,8 @@ _COMMAND_MODULES = (
     "evp.cli.serve",
     "evp.cli.broker",
     "evp.cli.dlq",
+    "evp.cli.up",
+    "evp.cli.doctor",
 )
 COMMANDS_GROUP = "evp.commands"
 
