@@ -144,13 +144,17 @@ async def shop(
     settings_for: Callable[[str], ServiceSettings],
     messaging_settings: MessagingSettings,
     monkeypatch: pytest.MonkeyPatch,
+    request: pytest.FixtureRequest,
 ) -> AsyncIterator[Shop]:
-    """The six services running, an admin and a registered, logged-in customer."""
+    """The six services running, an admin and a registered, logged-in customer; a test may
+    pass settings of its own (``indirect`` parametrization) as environment variables."""
     monkeypatch.setenv("USERS_ADMIN_EMAIL", ADMIN["email"])
     monkeypatch.setenv("USERS_ADMIN_PASSWORD", ADMIN["password"])
     # The payment deadline leaves room for a loaded CI machine; tok_slow answers after it.
     monkeypatch.setenv("ORDERS_PAYMENT_TIMEOUT_S", "5")
     monkeypatch.setenv("PAYMENTS_SLOW_APPROVAL_S", "8")
+    for name, value in getattr(request, "param", {}).items():
+        monkeypatch.setenv(name, value)
     async with running_service(users, settings_for("users"), serve_http=True) as user_service:
         assert user_service.url is not None
         jwks = f"{user_service.url}/.well-known/jwks.json"
@@ -329,3 +333,19 @@ async def test_each_order_is_charged_once_and_only_kept_when_confirmed(shop: Sho
     for order_id in placed:
         flow = shop.flow(order_id)
         assert flow.count("PaymentProcessed") + flow.count("PaymentFailed") <= 1
+
+
+@pytest.mark.parametrize("shop", [{"INVENTORY_HOLD_TTL_S": "1"}], indirect=True)
+async def test_a_hold_that_expires_first_cancels_the_order_and_frees_the_stock(
+    shop: Shop,
+) -> None:
+    """A hold shorter than the payment: inventory releases it, the order times out, and the
+    payment that comes later is refunded; no unit leaks."""
+    await shop.add_product("VASE", stock=1)
+    order_id = await shop.order_once_priced([("VASE", 1)], token="tok_slow")
+    order = await shop.terminal(order_id)
+    assert (order["status"], order["cancellation_reason"]) == ("CANCELLED", "TIMED_OUT")
+    flow = await _settled(shop, order_id, "PaymentRefunded")
+    assert _in_order(flow, ["StockHeld", "StockReleased", "OrderCancelled", "PaymentRefunded"])
+    assert "StockReleaseRequested" not in flow[: flow.index("StockReleased")]
+    assert (await shop.product("VASE"))["available"] == 1
