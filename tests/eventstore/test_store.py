@@ -128,6 +128,22 @@ async def test_reads_in_a_transaction_take_no_second_connection(
     assert (len(loaded), version) == (1, 1)
 
 
+async def test_a_prepared_type_appends_in_a_transaction_on_its_one_connection(
+    evp_database: str, codec: AvroCodec
+) -> None:
+    """Schemas kept at start-up: the first append in a transaction needs no second connection."""
+    recorder = await PostgresRecorder.connect(evp_database, max_connections=1)
+    try:
+        store = EventStore(recorder, codec)
+        await store.prepare([UserRegistered])
+        async with asyncio.timeout(5), store.transaction():
+            await store.append("u", [registered()], expected_version=0)
+        stored = await recorder.schemas()
+    finally:
+        await recorder.close()
+    assert UserRegistered.AVRO_SCHEMA in stored.values()
+
+
 async def test_an_event_type_without_a_class_cannot_be_decoded(store: EventStore[Any]) -> None:
     """Reading a stored event of an unknown type raises, naming the type and position."""
     await store.recorder.append("u", 0, [NewEvent(uuid.uuid4(), "shop.Gone", b"\0", uuid.uuid4())])

@@ -12,10 +12,11 @@ event, so it keeps its flow when the outbox relay publishes it.
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import dataclasses
 import datetime
-from collections.abc import AsyncIterator, Collection, Mapping, Sequence
+from collections.abc import AsyncIterator, Collection, Iterable, Mapping, Sequence
 from typing import Generic, TypeVar
 
 from evp.avro import AvroCodec, Event
@@ -124,6 +125,24 @@ class EventStore(Generic[T]):
         if transaction is not None:
             return await transaction.append(stream_id, expected_version, encoded)
         return await self._recorder.append(stream_id, expected_version, encoded)
+
+    async def prepare(self, event_types: Iterable[type[Event]]) -> None:
+        """Resolve the schema ids of ``event_types`` and keep their writer schemas, now.
+
+        A service calls it at start-up for every type it stores: the first append of a
+        type then needs neither the registry nor a second connection of the pool, which a
+        handler already holding its transaction's connection must never wait for (with
+        every connection so held, the pool would starve).
+        """
+        new = set(event_types) - self._schemas_kept
+        if not new:
+            return
+        codec = self._codec
+        ids = await asyncio.get_running_loop().run_in_executor(
+            None, lambda: {codec.prepare(t): t.AVRO_SCHEMA for t in new}
+        )
+        await self._recorder.record_schemas(ids)
+        self._schemas_kept |= new
 
     async def _keep_schemas(self, events: Sequence[Event]) -> None:
         new = {type(event) for event in events} - self._schemas_kept

@@ -166,6 +166,10 @@ class ServiceRuntime:
             )
             runtime._subscribe()
             await _step("kafka and the schema registry", bus.start(consume=False))
+            await _step(
+                "the event store's schemas",
+                runtime.store.prepare([*service.publishes, *service.records]),
+            )
             stack.push_async_callback(bus.stop)
             stack.push_async_callback(runtime._stop_background)
             runtime._start_background()
