@@ -10,13 +10,7 @@ import pytest
 
 from evp.messaging import EventBus, MessagingSettings
 from evp.service import ServiceSettings
-from evp.service.testing import RunningService, running_service, settings_for
-from evp.testing.kafka import (
-    catalog_registry,
-    kafka_bootstrap_servers,
-    messaging_settings,
-    topic_prefix,
-)
+from evp.service.testing import RunningService, running_service
 from evp.web import KeySet, Role, TokenIssuer, TokenVerifier
 from shop.inventory.app import service
 
@@ -25,14 +19,9 @@ __all__ = [
     "StartInventory",
     "admin",
     "bus",
-    "catalog_registry",
     "customer",
     "inventory",
-    "kafka_bootstrap_servers",
     "keys",
-    "messaging_settings",
-    "settings_for",
-    "topic_prefix",
 ]
 
 Headers = dict[str, str]

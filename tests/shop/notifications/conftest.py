@@ -2,21 +2,8 @@
 
 import pytest
 
-from evp.service.testing import settings_for
-from evp.testing.kafka import (
-    catalog_registry,
-    kafka_bootstrap_servers,
-    messaging_settings,
-    topic_prefix,
-)
-
 __all__ = [
-    "catalog_registry",
     "fast_retries",
-    "kafka_bootstrap_servers",
-    "messaging_settings",
-    "settings_for",
-    "topic_prefix",
 ]
 
 

@@ -1,4 +1,4 @@
-"""Fixtures of the analytics tests: Kafka, the catalog registry, fresh service databases."""
+"""Fixtures of every shop test: Kafka, the catalog registry, a fresh database per service."""
 
 from evp.service.testing import settings_for
 from evp.testing.kafka import (
