@@ -41,7 +41,7 @@ gate: $(STAMP)
 	.ci/gate
 
 demo: $(STAMP)
-	$(BIN)/python -m evp.demo
+	$(EVP) demo
 
 bench: $(STAMP)
 	$(BIN)/python -m evp.bench

@@ -31,6 +31,7 @@ _COMMAND_MODULES = (
     "evp.cli.dlq",
     "evp.cli.up",
     "evp.cli.doctor",
+    "evp.cli.demo",
 )
 COMMANDS_GROUP = "evp.commands"
 

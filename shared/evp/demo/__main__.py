@@ -1,7 +1,7 @@
-"""``python -m evp.demo``."""
+"""``python -m evp.demo [ARGS]``: the same as ``evp demo [ARGS]``."""
 
 import sys
 
-from evp.demo import main
+from evp.cli.main import main
 
-sys.exit(main())
+sys.exit(main(["demo", *sys.argv[1:]]))

@@ -25,7 +25,9 @@ _HOSTNAME = "sink.evp.local"  # aiosmtpd's default would ask DNS for the machine
 
 async def serve(maildir: Path, host: str = "127.0.0.1", port: int = 0) -> None:
     """Accept mail into ``maildir`` until SIGTERM or SIGINT."""
-    maildir.mkdir(parents=True, exist_ok=True)
+    # Only the parent: mailbox.Maildir creates tmp/, new/ and cur/ only when it creates the
+    # folder itself, and without tmp/ every delivery fails.
+    maildir.parent.mkdir(parents=True, exist_ok=True)
     handler = Mailbox(maildir)
     loop = asyncio.get_running_loop()
     server = await loop.create_server(
