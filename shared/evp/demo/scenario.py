@@ -249,17 +249,24 @@ class _Run:
                 *(self.client.payment(p.order_id, self.admin) for p in self.placed)
             )
             pending = sum(1 for pay in payments if pay is not None and pay.status == "PENDING")
+            charged = sum(
+                1 for pay in payments if pay is not None and pay.status in {"PROCESSED", "REFUNDED"}
+            )
             mail = _mail(maildir)
             ours = [m for m in mail if not m[0].lower().startswith(self.running.admin.email)]
             summary = await self.client.summary(self.admin)
             placed = int(summary.get("orders", {}).get("placed", 0))
             ended = summary.get("orders", {})
             in_analytics = int(ended.get("confirmed", 0)) + int(ended.get("cancelled", 0))
+            # Analytics reads the payments topic too: it must have seen every charge before
+            # its count can stand for "no order charged twice".
+            seen_charges = _events(summary).get("PaymentProcessed", 0)
             if (
                 not pending
                 and len(ours) >= expected_mail
                 and placed >= len(self.placed)
                 and in_analytics >= expected_mail - len(self.emails)
+                and seen_charges >= charged
             ):
                 break
             await asyncio.sleep(0.5)
