@@ -12,9 +12,9 @@ from __future__ import annotations
 import hmac
 from dataclasses import dataclass
 from typing import final
-from urllib.parse import unquote
+from urllib.parse import unquote, urlsplit, urlunsplit
 
-__all__ = ["BasicCredentials", "Secret", "redact_url", "split_credentials"]
+__all__ = ["BasicCredentials", "Secret", "mask_password", "redact_url", "split_credentials"]
 
 MASK = "***"
 
@@ -95,3 +95,14 @@ def split_credentials(url: str) -> tuple[str, BasicCredentials | None]:
 def redact_url(url: str) -> str:
     """``url`` without any ``user:password@``, fit for logs, errors and command output."""
     return split_credentials(url)[0]
+
+
+def mask_password(url: str) -> str:
+    """``url`` with any password in it replaced by ``***``, the user kept (which database
+    account, not its secret: for descriptions like ``evp up``'s state file)."""
+    parts = urlsplit(url)
+    if not parts.password:
+        return url
+    user = parts.username or ""
+    host = parts.netloc.rpartition("@")[2]
+    return urlunsplit(parts._replace(netloc=f"{user}:***@{host}"))

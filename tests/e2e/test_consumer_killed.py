@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import re
+import signal
 import uuid
 from collections.abc import AsyncIterator, Callable
 from pathlib import Path
@@ -21,10 +22,11 @@ import httpx
 from evp.events import OrderPlaced, PaymentProcessed
 from evp.eventstore.postgres import PostgresRecorder
 from evp.messaging import EventBus, MessagingSettings
-from evp.service.process import ServiceProcess, service_environment
+from evp.service.process import service_environment
 from evp.testing.samples import order_placed
+from evp.up.child import Child
+from evp.up.specs import service_spec
 
-_ROOT = Path(__file__).resolve().parents[2]
 _SERVICE = "evp.demo.services:payments"
 # The classic protocol: the killed member's partitions move once its 6 s session runs out
 # (the embedded broker never assigned a member asking for 1 s). Under KIP-848 the broker's
@@ -38,18 +40,17 @@ _GROUP = {
 
 @contextlib.asynccontextmanager
 async def _payments(
-    messaging: MessagingSettings, database_url: str, **extra: str
-) -> AsyncIterator[ServiceProcess]:
+    messaging: MessagingSettings, database_url: str, logs: Path, **extra: str
+) -> AsyncIterator[Child]:
     env = service_environment(
         "payments", database_url=database_url, messaging=messaging, extra={**_GROUP, **extra}
     )
-    process = ServiceProcess(_SERVICE, env, cwd=_ROOT)
+    child = Child(service_spec("payments", 1, env, logs, target=_SERVICE))
     try:
-        await process.start()
-        process.drain_output()
-        yield process
+        await child.start(timeout=60)
+        yield child
     finally:
-        process.close()
+        await child.kill()
 
 
 async def _recorded(database_url: str) -> list[tuple[str, str, uuid.UUID | None]]:
@@ -71,23 +72,26 @@ async def _duplicates(url: str) -> float:
 
 
 async def test_a_killed_consumer_redelivers_and_the_duplicate_is_ignored(
-    messaging_settings: MessagingSettings, service_database: Callable[[], str]
+    messaging_settings: MessagingSettings, service_database: Callable[[], str], tmp_path: Path
 ) -> None:
     """SIGKILL between the handler's committed work and the offset commit: the event is
     delivered again to the group's next member, which recognises it and does nothing."""
     database_url = service_database()
     order: OrderPlaced = order_placed()
-    async with _payments(messaging_settings, database_url, EVP_COMMIT_INTERVAL_S="3600") as first:
+    async with _payments(
+        messaging_settings, database_url, tmp_path, EVP_COMMIT_INTERVAL_S="3600"
+    ) as first:
         async with EventBus(messaging_settings, service="orders") as bus:
             await bus.publish(order)
         async with asyncio.timeout(60):
             while not await _recorded(database_url):
                 await asyncio.sleep(0.05)
-        assert first.kill() < 0
-    async with _payments(messaging_settings, database_url) as second:
-        assert second.url is not None
+        await first.kill()
+        assert await first.wait() == -signal.SIGKILL
+    async with _payments(messaging_settings, database_url, tmp_path) as second:
+        assert second.address is not None
         async with asyncio.timeout(60):
-            while await _duplicates(second.url) < 1:
+            while await _duplicates(second.address) < 1:
                 await asyncio.sleep(0.1)
     assert await _recorded(database_url) == [
         (f"payment-{order.order_id}", PaymentProcessed.FULL_NAME, order.envelope.event_id)

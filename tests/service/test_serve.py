@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -12,9 +11,9 @@ import pytest
 from evp.cli.main import main
 from evp.messaging import MessagingSettings
 from evp.postgres.supply import DatabaseSupply
-from evp.service.process import ServiceProcess, service_environment
-
-_ROOT = Path(__file__).resolve().parents[2]
+from evp.service.process import service_environment
+from evp.up.child import Child
+from evp.up.specs import service_spec
 
 
 @pytest.fixture
@@ -26,21 +25,20 @@ def database_url(evp_database_supply: DatabaseSupply) -> Iterator[Callable[[], s
 
 
 async def test_a_served_service_becomes_ready_and_stops_gracefully_on_sigterm(
-    messaging_settings: MessagingSettings, database_url: Callable[[], str]
+    messaging_settings: MessagingSettings, database_url: Callable[[], str], tmp_path: Path
 ) -> None:
     """It prints where it listens, answers ready there, and exits 0 on SIGTERM."""
     env = service_environment("payments", database_url=database_url(), messaging=messaging_settings)
-    process = ServiceProcess("evp.demo.services:payments", env, cwd=_ROOT)
+    spec = service_spec("payments", 1, env, tmp_path, target="evp.demo.services:payments")
+    child = Child(spec)
     try:
-        url = await process.start()
-        process.drain_output()
+        url = await child.start(timeout=60)  # waits for the line, then /health/ready = 200
         async with httpx.AsyncClient(base_url=url) as client:
-            async with asyncio.timeout(30):
-                while (await client.get("/health/ready")).status_code != 200:
-                    await asyncio.sleep(0.1)
-        code = await asyncio.to_thread(process.terminate)
+            ready = await client.get("/health/ready")
+        code = await child.stop(grace=30)
     finally:
-        process.close()
+        await child.kill()
+    assert ready.status_code == 200
     assert code == 0
 
 

@@ -8,9 +8,9 @@ import os
 import signal
 from pathlib import Path
 
+from evp.credentials import mask_password
 from evp.up import Backoff, Plan, PlatformState, RunningPlatform, StateFile, Supervisor
 from evp.up.seed import Admin
-from evp.up.state import mask_password
 from tests.up.conftest import sleeper
 
 KEYS = {

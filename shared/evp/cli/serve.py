@@ -68,6 +68,7 @@ def run(args: argparse.Namespace) -> int:
     import uvicorn
 
     from evp.service import ServiceSettings
+    from evp.service.process import listening_line
     from evp.web.logs import configure_logging
 
     service = load_service(args.service)
@@ -84,9 +85,7 @@ def run(args: argparse.Namespace) -> int:
     host, port = listener.getsockname()[:2]
     app = service.app(
         settings,
-        on_ready=lambda: print(
-            f"evp serve: {service.name} listening on http://{host}:{port}", flush=True
-        ),
+        on_ready=lambda: print(listening_line(service.name, f"http://{host}:{port}"), flush=True),
     )
     config = uvicorn.Config(
         app, log_config=None, access_log=False, lifespan="on", timeout_graceful_shutdown=30

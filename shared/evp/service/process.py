@@ -1,28 +1,28 @@
-"""A service run as a process of its own (``evp serve``), for tests and supervisors.
+"""A service as a process of its own (``evp serve``): the line it announces itself with,
+and the environment it reads its settings from.
 
-:class:`ServiceProcess` starts ``python -m evp serve SERVICE`` with an environment built from
-:class:`~evp.service.ServiceSettings`, waits for the line saying where it listens, and
-stops it gracefully (SIGTERM) or not (SIGKILL).
+``evp up`` supervises such processes (:mod:`evp.up.child`); the line is how it learns
+where each one listens.
 """
 
 from __future__ import annotations
 
-import asyncio
 import os
 import re
-import signal
-import subprocess
-import sys
 from collections.abc import Mapping
-from pathlib import Path
 
 from evp.eventstore.database import database_url_variable
 from evp.messaging.config import MessagingSettings
-from evp.service.errors import ServiceStartError
 
-__all__ = ["ServiceProcess", "service_environment"]
+__all__ = ["LISTENING", "listening_line", "service_environment"]
 
-_LISTENING = re.compile(r"evp serve: (?P<name>\S+) listening on (?P<url>http://\S+)")
+LISTENING = re.compile(r"evp serve: (?P<name>\S+) listening on (?P<address>http://\S+)")
+"""The line ``evp serve`` prints once the service is ready; ``address`` is its base URL."""
+
+
+def listening_line(service: str, url: str) -> str:
+    """The line ``evp serve`` prints for ``service`` ready at ``url`` (:data:`LISTENING`)."""
+    return f"evp serve: {service} listening on {url}"
 
 
 def service_environment(
@@ -50,87 +50,3 @@ def service_environment(
         )
     env.update(extra or {})
     return env
-
-
-class ServiceProcess:
-    """``evp serve SERVICE`` in a child process, its output read line by line."""
-
-    def __init__(self, service: str, env: Mapping[str, str], *, cwd: Path | None = None) -> None:
-        self.service = service
-        self._env = dict(env)
-        self._cwd = cwd
-        self.process: subprocess.Popen[str] | None = None
-        self.url: str | None = None
-        self.output: list[str] = []
-
-    async def start(self, timeout: float = 60.0) -> str:
-        """Start the process and wait until it listens; its base URL."""
-        self.process = subprocess.Popen(
-            [sys.executable, "-m", "evp", "serve", self.service],
-            cwd=self._cwd,
-            env=self._env,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.STDOUT,
-            text=True,
-        )
-        async with asyncio.timeout(timeout):
-            while True:
-                line = await self.next_line()
-                found = _LISTENING.search(line)
-                if found:
-                    self.url = found["url"]
-                    return self.url
-
-    async def next_line(self) -> str:
-        """The process's next line of output; :class:`ServiceStartError` once it has ended."""
-        process = self.process
-        assert process is not None
-        assert process.stdout is not None
-        line = await asyncio.to_thread(process.stdout.readline)
-        if not line:
-            code = process.wait(10)
-            tail = "".join(self.output[-20:])
-            raise ServiceStartError(
-                f"evp serve {self.service}", RuntimeError(f"exited with {code}:\n{tail}")
-            )
-        self.output.append(line)
-        return line.rstrip("\n")
-
-    def drain_output(self) -> None:
-        """Keep reading output in the background so the child never blocks on a full pipe."""
-        process = self.process
-        assert process is not None
-        assert process.stdout is not None
-        stdout = process.stdout
-
-        def pump() -> None:
-            for line in stdout:
-                self.output.append(line)
-
-        asyncio.get_running_loop().run_in_executor(None, pump)
-
-    def kill(self) -> int:
-        """SIGKILL: no shutdown, no commit. The exit status."""
-        return self._signal(signal.SIGKILL)
-
-    def terminate(self, timeout: float = 30.0) -> int:
-        """SIGTERM, and wait for the graceful stop. The exit status."""
-        return self._signal(signal.SIGTERM, timeout)
-
-    def _signal(self, number: int, timeout: float = 10.0) -> int:
-        process = self.process
-        assert process is not None
-        if process.poll() is None:
-            process.send_signal(number)
-        return process.wait(timeout)
-
-    def close(self) -> None:
-        """Kill the process if it still runs, and release its pipe."""
-        process = self.process
-        if process is None:
-            return
-        if process.poll() is None:
-            process.kill()
-        process.wait(10)
-        if process.stdout is not None:
-            process.stdout.close()

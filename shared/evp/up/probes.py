@@ -14,9 +14,8 @@ from collections.abc import Awaitable, Callable, Mapping
 import asyncpg
 import httpx
 
-from evp.credentials import BasicCredentials
+from evp.credentials import BasicCredentials, mask_password
 from evp.up.errors import Unreachable
-from evp.up.state import mask_password
 
 __all__ = [
     "http_ready",
@@ -43,21 +42,17 @@ async def kafka_answers(
     bootstrap: str, *, properties: Mapping[str, str] | None = None, timeout: float = 5.0
 ) -> None:
     """A Kafka cluster at ``bootstrap`` answers a metadata request."""
-    from confluent_kafka import KafkaException
-    from confluent_kafka.admin import AdminClient
+    from evp.messaging.errors import BrokerError
+    from evp.messaging.topics import TopicAdmin
 
-    config: dict[str, str | int | float | bool] = {
-        "bootstrap.servers": bootstrap,
-        "client.id": "evp-up-probe",
-        **(properties or {}),
-    }
+    config = {"bootstrap.servers": bootstrap, "client.id": "evp-up-probe", **(properties or {})}
 
     def ask() -> None:
-        AdminClient(config).list_topics(timeout=timeout)
+        TopicAdmin(config).brokers(timeout=timeout)
 
     try:
         await asyncio.to_thread(ask)
-    except KafkaException as error:
+    except BrokerError as error:
         raise Unreachable("Kafka", bootstrap, _reason(error)) from error
 
 

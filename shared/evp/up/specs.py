@@ -14,6 +14,7 @@ from dataclasses import replace
 from pathlib import Path
 from urllib.parse import urlsplit
 
+from evp.service.process import LISTENING
 from evp.service.settings import port_variable
 from evp.up.child import ChildSpec
 from evp.up.probes import http_ready, kafka_answers, registry_answers, smtp_accepts
@@ -24,7 +25,6 @@ _PYTHON = sys.executable
 _BOOTSTRAP = re.compile(r"^(?P<address>[\w.\-]+:\d+(?:,[\w.\-]+:\d+)*)$")
 _UVICORN = re.compile(r"Uvicorn running on (?P<address>https?://\S+)")
 _MAILSINK = re.compile(r"evp mailsink: listening on (?P<address>\S+)")
-_SERVE = re.compile(r"evp serve: \S+ listening on (?P<address>http://\S+)")
 
 
 def broker_spec(env: Mapping[str, str], logs: Path) -> ChildSpec:
@@ -94,8 +94,19 @@ def mailsink_spec(env: Mapping[str, str], logs: Path, *, host: str, maildir: Pat
     )
 
 
-def service_spec(service: str, instance: int, env: Mapping[str, str], logs: Path) -> ChildSpec:
-    """``evp serve SERVICE``, instance ``instance`` (1-based); ready on ``/health/ready``."""
+def service_spec(
+    service: str,
+    instance: int,
+    env: Mapping[str, str],
+    logs: Path,
+    *,
+    target: str | None = None,
+) -> ChildSpec:
+    """``evp serve SERVICE``, instance ``instance`` (1-based); ready on ``/health/ready``.
+
+    ``target`` serves another :class:`~evp.service.Service` under that name (a
+    ``module:attribute``, as ``evp serve`` takes it).
+    """
     name = service if instance == 1 else f"{service}.{instance}"
     variable = port_variable(service)
 
@@ -108,9 +119,9 @@ def service_spec(service: str, instance: int, env: Mapping[str, str], logs: Path
     return ChildSpec(
         name=name,
         group=service,
-        argv=(_PYTHON, "-m", "evp", "serve", service),
+        argv=(_PYTHON, "-m", "evp", "serve", target or service),
         env={**env, variable: "0"},
-        ready=_SERVE,
+        ready=LISTENING,
         probe=probe,
         pin=pin,
         log=logs / f"{name}.log",

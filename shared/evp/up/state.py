@@ -20,9 +20,10 @@ import os
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit, urlunsplit
 
-__all__ = ["PlatformState", "StateFile", "mask_password"]
+from evp.credentials import mask_password
+
+__all__ = ["PlatformState", "StateFile"]
 
 
 @dataclass
@@ -75,13 +76,3 @@ class StateFile:
         os.replace(temporary, self.path)
         self._written = text
         return True
-
-
-def mask_password(url: str) -> str:
-    """``url`` with any password in it replaced by ``***``."""
-    parts = urlsplit(url)
-    if not parts.password:
-        return url
-    user = parts.username or ""
-    host = parts.netloc.rpartition("@")[2]
-    return urlunsplit(parts._replace(netloc=f"{user}:***@{host}"))
