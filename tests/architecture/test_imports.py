@@ -72,6 +72,18 @@ def test_the_leaf_modules_import_nothing_of_the_runtime() -> None:
         assert found == []
 
 
+def test_the_console_does_not_import_what_serves_it() -> None:
+    """evp up serves the console, so the console knows nothing of evp.up, the CLI or the
+    demo, and nothing of the shop but what the services declare (read by entry point)."""
+    for forbidden in ("evp.up", "evp.cli", "evp.demo", "shop"):
+        assert _violations(RUNTIME / "console", (), forbidden=forbidden) == []
+
+
+def test_the_service_kit_does_not_import_the_console() -> None:
+    """The console reads what the kit declares, never the reverse."""
+    assert _violations(RUNTIME / "service", (), forbidden="evp.console") == []
+
+
 def test_the_kafka_runtime_does_not_depend_on_the_event_store() -> None:
     """Dependencies point one way: the event store (its relay, its idempotent claims) builds
     on the messaging runtime, never the reverse."""

@@ -14,9 +14,10 @@ import pytest
 import yaml
 
 from evp.cli.main import build_parser
-from evp.cli.serve import SERVICES_GROUP, load_service
+from evp.cli.serve import load_service
 from evp.eventstore.database import database_url_variable
 from evp.messaging.config import CLIENT_PROPERTY_PREFIX
+from evp.service import SERVICES_GROUP
 from evp.service.settings import ServiceSettings, port_variable
 from evp.web.auth.jwks import JWKS_PATH
 from shop.inventory.settings import InventorySettings

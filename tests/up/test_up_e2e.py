@@ -2,7 +2,8 @@
 
 One boot (about 10-20 s on two cores) with two inventory instances: the JSON description
 lists every service, each answers ready, the admin logs in, inventory lists the seeded
-catalogue; then SIGTERM stops every child and ``evp up`` exits 0.
+catalogue, the console lists both inventory instances; then SIGTERM stops every child and
+``evp up`` exits 0.
 """
 
 from __future__ import annotations
@@ -19,24 +20,12 @@ from typing import Any
 
 import httpx
 
+from evp.testing.up import up_environment
 from evp.up.plan import SERVICES
 from evp.up.seed import CATALOGUE
 
 ROOT = Path(__file__).resolve().parents[2]
 BOOT_TIMEOUT = 90.0
-# What would make `evp up` use something other than what it starts itself.
-CONFIGURED = ("KAFKA_BOOTSTRAP_SERVERS", "SCHEMA_REGISTRY_URL", "EVP_REGISTRY_DATABASE_URL",
-              "NOTIFICATIONS_SMTP_HOST", "EVP_ADMIN_PASSWORD", "USERS_ADMIN_PASSWORD")  # fmt: skip
-
-
-def _environment(data_dir: Path) -> dict[str, str]:
-    env = {
-        key: value
-        for key, value in os.environ.items()
-        if key not in CONFIGURED and not key.endswith("_DATABASE_URL")
-    }
-    env["EVP_DATA_DIR"] = str(data_dir)
-    return env
 
 
 def _wait_for_services(path: Path, process: subprocess.Popen[str]) -> dict[str, Any]:
@@ -66,8 +55,9 @@ def test_the_platform_boots_serves_and_stops_on_sigterm(tmp_path: Path) -> None:
     log = (tmp_path / "evp-up.out").open("w")
     process = subprocess.Popen(
         [sys.executable, "-m", "evp", "up", "--json", str(state_path), "--replicas",
-         "inventory=2", "--topic-prefix", f"up-{uuid.uuid4().hex[:6]}.", "--grace", "20"],
-        cwd=ROOT, env=_environment(tmp_path / "data"), stdout=log, stderr=subprocess.STDOUT,
+         "inventory=2", "--console-port", "0", "--topic-prefix", f"up-{uuid.uuid4().hex[:6]}.",
+         "--grace", "20"],
+        cwd=ROOT, env=up_environment(tmp_path / "data"), stdout=log, stderr=subprocess.STDOUT,
         text=True,
     )  # fmt: skip
     try:
@@ -85,8 +75,13 @@ def test_the_platform_boots_serves_and_stops_on_sigterm(tmp_path: Path) -> None:
                 page = client.get(f"{state['services']['inventory']}/products?limit=100")
                 skus = {item["sku"] for item in page.json()["items"]}
                 time.sleep(0.2)
+            # The console comes last, once the catalogue is seeded.
+            while not state["console"] and time.monotonic() < deadline:
+                time.sleep(0.2)
+                state = json.loads(state_path.read_text())
+            platform = client.get(f"{state['console']}/api/platform").json()
         assert skus >= {product.sku for product in CATALOGUE}
-        assert state["console"] is None
+        assert {"inventory", "inventory.2"} <= {p["name"] for p in platform["processes"]}
         assert all(state[key] for key in ("kafka", "registry", "smtp"))
         pids = [pid for group in state["pids"].values() for pid in group]
         assert {"broker", "registry", "smtp"} <= set(state["pids"])

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from typing import Any
+
 from evp.events import (
     OrderCancelled,
     OrderConfirmed,
@@ -11,10 +14,37 @@ from evp.events import (
     StockReleaseRequested,
     StockReservationRequested,
 )
-from evp.service import Service
+from evp.service import SagaDoc, SagaReplyDoc, SagaStepDoc, Service
 from shop.orders import handlers, projections, routes
+from shop.orders.engine import Reply, Saga
+from shop.orders.saga import ORDER_SAGA
 
 __all__ = ["service"]
+
+
+def _saga_doc(saga: Saga[Any]) -> SagaDoc:
+    """What the AsyncAPI document says of ``saga``: its events, read off its declaration."""
+
+    def replies(declared: Sequence[Reply[Any, Any]]) -> tuple[SagaReplyDoc, ...]:
+        return tuple(SagaReplyDoc(reply.event, reply.kind) for reply in declared)
+
+    return SagaDoc(
+        saga.name,
+        starts_with=saga.starts_with,
+        steps=tuple(
+            SagaStepDoc(
+                step.name,
+                started_by=step.started_by,
+                waits_for=replies(step.replies),
+                compensation=step.compensation,
+                deadline=None if step.deadline is None else step.deadline.timeout,
+            )
+            for step in saga.steps
+        ),
+        ends_with=tuple(saga.ends_with),
+        after_end=replies(saga.after_end),
+    )
+
 
 service = Service(
     "orders",
@@ -42,3 +72,4 @@ service.projection(projections.OrderSagas())
 service.projection(projections.Catalogue(), source="kafka")
 service.include(routes.router)
 service.background(handlers.poll_deadlines)
+service.documents_saga(_saga_doc(ORDER_SAGA))

@@ -124,11 +124,43 @@ class Saga(Generic[D]):
 
 @dataclasses.dataclass(frozen=True)
 class TimelineEntry:
-    """One event of the saga's stream: its type, when it happened, which service sent it."""
+    """One event of the saga's stream, and the step it started or answered, if any."""
 
-    event_type: str
-    at: datetime.datetime
-    source: str
+    event: Event
+    """Kept whole, not decoded: replay stays cheap and readers decode only what they show."""
+    step: str | None
+    """The step this event's command started, or the running step it is a declared reply
+    of; ``None`` for the end, replies after it and events out of turn."""
+
+    @property
+    def event_type(self) -> str:
+        """The event's class name, e.g. ``OrderPlaced``."""
+        return type(self.event).__name__
+
+    @property
+    def at(self) -> datetime.datetime:
+        """When the event happened."""
+        return self.event.envelope.timestamp
+
+    @property
+    def source(self) -> str:
+        """The service that sent it."""
+        return self.event.envelope.source
+
+    @property
+    def event_id(self) -> uuid.UUID:
+        """The event's id."""
+        return self.event.envelope.event_id
+
+    @property
+    def causation_id(self) -> uuid.UUID | None:
+        """The id of the event that caused it; ``None`` when a user's request did."""
+        return self.event.envelope.causation_id
+
+    @property
+    def correlation_id(self) -> uuid.UUID:
+        """The id of the flow it belongs to."""
+        return self.event.envelope.correlation_id
 
 
 @dataclasses.dataclass(frozen=True)
@@ -224,19 +256,18 @@ def evolve(saga: Saga[D], state: SagaState[D], event: Event) -> SagaState[D]:
     """The state after one event of the stream."""
     envelope = event.envelope
     at = envelope.timestamp
-    entry = TimelineEntry(type(event).__name__, at, envelope.source)
     runs = list(state.runs)
     step, ended_by = state.step, state.ended_by
-    if ended_by is None:
-        started = saga.step_started_by(event)
-        if started is not None or type(event) in saga.ends_with:
-            if step is not None:
-                runs[-1] = _closed(saga, state, runs[-1], event)
-            step = started.name if started is not None else None
-            if started is not None:
-                runs.append(StepRun(started.name, event, at))
-            else:
-                ended_by = event
+    started = saga.step_started_by(event) if ended_by is None else None
+    entry = TimelineEntry(event, _step_of(saga, state, started, event))
+    if started is not None or (ended_by is None and type(event) in saga.ends_with):
+        if step is not None:
+            runs[-1] = _closed(saga, state, runs[-1], event)
+        if started is not None:
+            step = started.name
+            runs.append(StepRun(started.name, event, at))
+        else:
+            step, ended_by = None, event
     for index in range(len(runs) - 1, -1, -1):
         compensation = saga.step(runs[index].step).compensation
         if compensation is not None and isinstance(event, compensation):
@@ -251,6 +282,17 @@ def evolve(saga: Saga[D], state: SagaState[D], event: Event) -> SagaState[D]:
         (*state.timeline, entry),
         ended_by,
     )
+
+
+def _step_of(
+    saga: Saga[D], state: SagaState[D], started: Step[D] | None, event: Event
+) -> str | None:
+    """The step ``event`` started, or the one running before it that declares it a reply."""
+    if started is not None:
+        return started.name
+    if state.step is None:
+        return None
+    return state.step if saga.step(state.step).reply_for(event) is not None else None
 
 
 def _closed(saga: Saga[D], state: SagaState[D], run: StepRun, by: Event) -> StepRun:

@@ -1,6 +1,8 @@
 """The orders API: place, read (now or as of a moment), list and cancel orders; the sagas.
 
-An order that does not exist, or is not the caller's (unless an admin asks), is a 404.
+An order that does not exist, or is not the caller's (unless an admin asks), is a 404. The
+saga routes are an admin's: each saga's steps and its events decoded with their causation.
+The saga's definition is in the service's AsyncAPI document (``x-evp-sagas``).
 """
 
 from __future__ import annotations
@@ -14,13 +16,13 @@ from decimal import Decimal
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Depends, Header, Query
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, JsonValue
 
 from evp.events import Currency, OrderLine, OrderPlaced, ShippingAddress
 from evp.service import ServiceRuntime, current_runtime
 from evp.web import Conflict, CurrentAdmin, CurrentUser, FieldError, InvalidRequest, NotFound
 from evp.web.auth import Principal
-from shop.api import Money, Page
+from shop.api import Money, Page, event_data
 from shop.orders.domain import SOURCE, Order
 from shop.orders.engine import CancelRequested, SagaState, StepRun, TimelineEntry
 from shop.orders.errors import KeyReused, NotCancellable
@@ -32,6 +34,8 @@ __all__ = ["router"]
 Runtime = Annotated[ServiceRuntime, Depends(current_runtime)]
 
 router = APIRouter(tags=["orders"])
+
+_ORDER_ID_PREFIX = r"^[0-9A-Fa-f-]{1,36}$"
 
 
 # -- models -----------------------------------------------------------------------------
@@ -84,11 +88,25 @@ class LineOut(BaseModel):
 
 
 class TimelineOut(BaseModel):
-    """One event of the order's saga."""
+    """One event of the order's saga, as its customer sees it."""
 
     event_type: str
     at: datetime.datetime
     source: str
+
+
+class SagaEventOut(TimelineOut):
+    """One event of the saga, as an admin sees it: its ids, its step and its fields."""
+
+    event_id: uuid.UUID
+    causation_id: uuid.UUID | None
+    """The event that caused this one (a reply's is the command it answers); ``None``: a
+    user's request."""
+    correlation_id: uuid.UUID
+    step: str | None
+    """The step the event started (its command) or answered (a reply it waits for)."""
+    data: dict[str, JsonValue]
+    """The event's own fields, its envelope left out (see ``shop.api.event_data``)."""
 
 
 class OrderOut(BaseModel):
@@ -147,7 +165,7 @@ class SagaOut(BaseModel):
     status: str
     step: str | None
     steps: list[StepOut]
-    timeline: list[TimelineOut]
+    timeline: list[SagaEventOut]
 
 
 class Redriven(BaseModel):
@@ -276,7 +294,15 @@ async def cancel_order(order_id: uuid.UUID, user: CurrentUser, runtime: Runtime)
 async def list_sagas(
     admin: CurrentAdmin,
     runtime: Runtime,
+    *,
     state: Literal["running", "stuck", "done"] | None = None,
+    order_id: Annotated[
+        str | None,
+        Query(
+            pattern=_ORDER_ID_PREFIX,
+            description="The start of the order id, any case, hyphens optional",
+        ),
+    ] = None,
     older_than: Annotated[
         str | None, Query(description="Seconds, or an ISO 8601 time: started before it")
     ] = None,
@@ -287,15 +313,19 @@ async def list_sagas(
     now = datetime.datetime.now(datetime.UTC)
     grace = datetime.timedelta(seconds=orders_of(runtime).settings.stuck_grace)
     cutoff = _older_than(older_than, now) if older_than is not None else None
+    # Compared without hyphens, so a prefix pasted from a hex id (uuid.hex) is found too;
+    # the pattern admits no LIKE wildcards.
+    prefix = order_id.replace("-", "").lower() + "%" if order_id is not None else None
     query = (
         "SELECT s.order_id, s.user_id, s.step, s.state, s.started_at, s.step_since, d.due_at,"
         " (s.state = 'running' AND coalesce(d.due_at, s.step_since) + $1 < $2) AS stuck"
         " FROM order_sagas s LEFT JOIN saga_deadlines d USING (order_id)"
         " WHERE ($3::timestamptz IS NULL OR s.started_at <= $3)"
+        " AND ($4::text IS NULL OR replace(s.order_id::text, '-', '') LIKE $4)"
     )
     async with runtime.recorder.pool.acquire() as connection:
         rows = await connection.fetch(
-            query + " ORDER BY s.started_at, s.order_id", grace, now, cutoff
+            query + " ORDER BY s.started_at, s.order_id", grace, now, cutoff, prefix
         )
     found = []
     for row in rows:
@@ -309,7 +339,8 @@ async def list_sagas(
 
 @router.get("/sagas/{order_id}", tags=["sagas"], summary="A saga's steps and timeline")
 async def get_saga(order_id: uuid.UUID, admin: CurrentAdmin, runtime: Runtime) -> SagaOut:
-    """Each step of the definition with its state, and every event of the saga in order."""
+    """Each step of the definition with its state, and every event of the saga in order:
+    its ids, causation, step and fields."""
     orders = orders_of(runtime)
     state = await _visible(runtime, order_id, admin)
     deadline = await orders.deadline_of(order_id)
@@ -335,7 +366,7 @@ async def get_saga(order_id: uuid.UUID, admin: CurrentAdmin, runtime: Runtime) -
         status=state.data.status.value,
         step=state.step,
         steps=steps,
-        timeline=_timeline(state.timeline),
+        timeline=[_saga_event(entry) for entry in state.timeline],
     )
 
 
@@ -413,6 +444,19 @@ async def _visible(
 
 def _timeline(entries: tuple[TimelineEntry, ...]) -> list[TimelineOut]:
     return [TimelineOut(event_type=e.event_type, at=e.at, source=e.source) for e in entries]
+
+
+def _saga_event(entry: TimelineEntry) -> SagaEventOut:
+    return SagaEventOut(
+        event_type=entry.event_type,
+        at=entry.at,
+        source=entry.source,
+        event_id=entry.event_id,
+        causation_id=entry.causation_id,
+        correlation_id=entry.correlation_id,
+        step=entry.step,
+        data=event_data(entry.event),
+    )
 
 
 def _moment(raw: str, field: str) -> datetime.datetime:

@@ -17,12 +17,9 @@ import contextlib
 import importlib
 import socket
 from collections.abc import Iterator
-from importlib.metadata import entry_points
 from typing import Any
 
-__all__ = ["SERVICES_GROUP", "load_service", "register"]
-
-SERVICES_GROUP = "evp.services"
+__all__ = ["load_service", "register"]
 
 
 def register(subparsers: Any) -> None:
@@ -42,24 +39,19 @@ def register(subparsers: Any) -> None:
 
 
 def load_service(name: str) -> Any:
-    """The :class:`~evp.service.Service` called ``name``; :class:`UnknownService` if none."""
-    from evp.service import Service, UnknownService
+    """The :class:`~evp.service.Service` called ``name`` (an installed service's name, or a
+    ``module:attribute``); :class:`UnknownService` if none."""
+    from evp.service import Service, UnknownService, installed_services
 
-    found: object = None
-    if ":" in name:
-        module_name, _, attribute = name.partition(":")
-        try:
-            found = getattr(importlib.import_module(module_name), attribute, None)
-        except ImportError:
-            found = None
-    else:
-        points = {point.name: point for point in entry_points(group=SERVICES_GROUP)}
-        point = points.get(name)
-        if point is None:
-            raise UnknownService(name, known=sorted(points))
-        found = point.load()
+    if ":" not in name:
+        return installed_services([name])[name]
+    module_name, _, attribute = name.partition(":")
+    try:
+        found = getattr(importlib.import_module(module_name), attribute, None)
+    except ImportError:
+        found = None
     if not isinstance(found, Service):
-        raise UnknownService(name, known=sorted(p.name for p in entry_points(group=SERVICES_GROUP)))
+        raise UnknownService(name, known=sorted(installed_services()))
     return found
 
 

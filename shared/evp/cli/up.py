@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import dataclasses
 import signal
 import sys
 from pathlib import Path
@@ -64,6 +65,15 @@ def register(subparsers: Any) -> None:
         help="seconds each child gets to become healthy (default 120)",
     )
     parser.add_argument("--no-seed", action="store_true", help="do not seed the catalogue")
+    console = parser.add_mutually_exclusive_group()
+    console.add_argument(
+        "--console-port",
+        type=int,
+        metavar="PORT",
+        help="the console's port on 127.0.0.1 (default: EVP_CONSOLE_PORT, or 8700; "
+        "0: any free port; a taken port: any free one)",
+    )
+    console.add_argument("--no-console", action="store_true", help="do not serve the console")
     parser.add_argument(
         "--verbose", action="store_true", help="also print every child's output, prefixed"
     )
@@ -84,6 +94,10 @@ def _run(args: argparse.Namespace) -> int:
             schemas=args.schemas,
             topic_prefix=args.topic_prefix,
         )
+        if args.no_console:
+            plan = dataclasses.replace(plan, console_port=None)
+        elif args.console_port is not None:
+            plan = dataclasses.replace(plan, console_port=args.console_port)
         return asyncio.run(_up(plan, args))
     except UpError as error:
         print(f"evp up: {error}", file=sys.stderr, flush=True)

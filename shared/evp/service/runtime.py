@@ -194,15 +194,15 @@ class ServiceRuntime:
                 group=spec.group, events=spec.events, retries=spec.retries, timeout=spec.timeout
             )(spec.bind(self, self.processed))
         for projection, events in self.service.kafka_projections:
-            self.bus.subscriber(group=f"{self.service.name}.{projection.name}", events=events)(
-                self._projector(projection)
-            )
+            self.bus.subscriber(
+                group=projection_group(self.service.name, projection), events=events
+            )(self._projector(projection))
 
     def _projector(
         self, projection: Projection[PostgresTransaction]
     ) -> Callable[[Event, MessageContext], Awaitable[None]]:
         store, metrics = self.store, self.metrics
-        group = f"{self.service.name}.{projection.name}"
+        group = projection_group(self.service.name, projection)
 
         async def project(event: Event, context: MessageContext) -> None:
             new = await project_once(store, projection, event)
@@ -364,6 +364,11 @@ async def _step(what: str, work: Awaitable[Any]) -> Any:
 
 def _name_of(hook: object) -> str:
     return getattr(hook, "__qualname__", repr(hook))
+
+
+def projection_group(service: str, projection: Projection[Any]) -> str:
+    """The consumer group a Kafka-fed projection of ``service`` reads with."""
+    return f"{service}.{projection.name}"
 
 
 def kafka_projection_events(projection: Projection[Any]) -> Sequence[type[Event]]:

@@ -22,6 +22,7 @@ import asyncio
 import contextlib
 import re
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Sequence
+from importlib.metadata import entry_points
 from typing import Any, Literal, TypeVar
 
 import jwt
@@ -32,14 +33,23 @@ from evp.eventstore.postgres import PostgresTransaction
 from evp.eventstore.projection import Projection
 from evp.metrics import ServiceMetrics
 from evp.postgres.migrations import Migration
-from evp.service.errors import InvalidService, ServiceStartError
+from evp.service.errors import InvalidService, ServiceStartError, UnknownService
 from evp.service.handler import HandlerSpec, ServiceHandler
 from evp.service.runtime import ServiceRuntime, kafka_projection_events
+from evp.service.saga_doc import SagaDoc
 from evp.service.settings import ServiceSettings
 from evp.tracing import Tracing
 from evp.web.auth import KeySet, LocalKeys, TokenVerifier
 
-__all__ = ["BackgroundTask", "KeyLoader", "Service", "StartupHook", "current_runtime"]
+__all__ = [
+    "SERVICES_GROUP",
+    "BackgroundTask",
+    "KeyLoader",
+    "Service",
+    "StartupHook",
+    "current_runtime",
+    "installed_services",
+]
 
 H = TypeVar("H", bound=ServiceHandler)
 StartupHook = Callable[[ServiceRuntime], Awaitable[None]]
@@ -49,6 +59,9 @@ BackgroundTask = Callable[[ServiceRuntime, asyncio.Event], Awaitable[None]]
 set: the kit sets it on shutdown, before the consumers' producer closes."""
 KeyLoader = Callable[[ServiceRuntime], Awaitable[KeySet]]
 """Gives the key set a token-issuing service signs with, once its database runs."""
+
+SERVICES_GROUP = "evp.services"
+"""The entry point group installed services register under, by the name ``evp serve`` takes."""
 
 _NAME = re.compile(r"^[a-z][a-z0-9-]*$")
 
@@ -89,6 +102,7 @@ class Service:
         self.background_tasks: list[BackgroundTask] = []
         self.migrations: list[tuple[str, Sequence[Migration]]] = []
         self.key_loader: KeyLoader | None = None
+        self.sagas: list[SagaDoc] = []
 
     # -- declaring ------------------------------------------------------------------------
 
@@ -190,6 +204,12 @@ class Service:
         self.key_loader = load_keys
         return load_keys
 
+    def documents_saga(self, saga: SagaDoc) -> None:
+        """Describe ``saga``, which this service orchestrates, in its AsyncAPI document."""
+        if any(known.name == saga.name for known in self.sagas):
+            raise InvalidService(f"two sagas named {saga.name}", service=self.name)
+        self.sagas.append(saga)
+
     # -- running --------------------------------------------------------------------------
 
     def app(
@@ -200,8 +220,9 @@ class Service:
         verifier: TokenVerifier | None = None,
         tracing: Tracing | None = None,
     ) -> FastAPI:
-        """The ASGI app of this service: routes, health, metrics, OpenAPI, and a lifespan
-        that runs its parts (settings from the environment unless given).
+        """The ASGI app of this service: routes, health, metrics, OpenAPI, AsyncAPI
+        (``/asyncapi.json``), and a lifespan that runs its parts (settings from the
+        environment unless given).
 
         ``on_ready`` is called once every part runs, before the first request;
         ``verifier`` checks bearer tokens instead of the one the settings describe (the
@@ -258,6 +279,24 @@ class _LoadedKeys:
     async def key(self, kid: str) -> jwt.PyJWK | None:
         """The public key named ``kid``; none before the keys are loaded."""
         return None if self._keys is None else await self._keys.key(kid)
+
+
+def installed_services(names: Iterable[str] | None = None) -> dict[str, Service]:
+    """The installed services called ``names`` (all of them when ``None``), by name.
+
+    Loading one imports its ``app`` module, which only declares: nothing starts until its
+    :meth:`Service.app` runs. Raises :class:`UnknownService` for a name no entry point has.
+    """
+    points = {point.name: point for point in entry_points(group=SERVICES_GROUP)}
+    wanted = sorted(points) if names is None else list(names)
+    found: dict[str, Service] = {}
+    for name in wanted:
+        point = points.get(name)
+        service = None if point is None else point.load()
+        if not isinstance(service, Service):
+            raise UnknownService(name, known=sorted(points))
+        found[name] = service
+    return found
 
 
 def current_runtime(request: Request) -> ServiceRuntime:

@@ -4,12 +4,15 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from contextlib import AbstractAsyncContextManager
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from fastapi import FastAPI
+from fastapi.responses import JSONResponse
 from opentelemetry import trace
 
+from evp.messaging.topics import TopicNames
 from evp.metrics import ServiceMetrics
+from evp.service.asyncapi import service_document
 from evp.service.runtime import CHECKS, ServiceRuntime
 from evp.service.settings import ServiceSettings
 from evp.web.auth import TokenVerifier
@@ -69,4 +72,25 @@ def service_app(
         tracer=tracer,
     )
     holder.append(app)
+    _serve_asyncapi(app, service, settings)
     return app
+
+
+def _serve_asyncapi(app: FastAPI, service: Service, settings: ServiceSettings) -> None:
+    """Answer ``GET /asyncapi.json`` with ``service``'s AsyncAPI document (public)."""
+    built: list[dict[str, Any]] = []
+
+    async def asyncapi() -> JSONResponse:
+        # Built once, at the first request: start-up does not parse every schema for a
+        # document few ask for.
+        if not built:
+            built.append(
+                service_document(
+                    service,
+                    topics=TopicNames(settings.messaging.topic_prefix),
+                    server=settings.messaging.bootstrap_servers,
+                )
+            )
+        return JSONResponse(built[0])
+
+    app.add_api_route("/asyncapi.json", asyncapi, methods=["GET"], include_in_schema=False)

@@ -32,6 +32,8 @@ JWKS), then the other five together."""
 REGISTRY_DATABASE = "registry"
 DEFAULT_ADMIN_EMAIL = "admin@shop.local"  # the users service's own default
 MAX_REPLICAS = 16
+DEFAULT_CONSOLE_PORT = 8700
+"""The console's port unless EVP_CONSOLE_PORT says otherwise (a taken port: any free one)."""
 
 
 @dataclass(frozen=True)
@@ -63,6 +65,9 @@ class Plan:
     replicas: Mapping[str, int] = field(default_factory=dict)
     admin_email: str = DEFAULT_ADMIN_EMAIL
     host: str = "127.0.0.1"
+    console_port: int | None = DEFAULT_CONSOLE_PORT
+    """Where the console listens (on the loopback interface only); 0: any free port;
+    ``None``: no console."""
 
     @classmethod
     def from_env(
@@ -93,6 +98,7 @@ class Plan:
             replicas={s: (replicas or {}).get(s, 1) for s in SERVICES},
             admin_email=(env_str(env, "USERS_ADMIN_EMAIL", DEFAULT_ADMIN_EMAIL) or "").lower(),
             host=env_str(env, "EVP_HOST", "127.0.0.1") or "127.0.0.1",
+            console_port=env_int(env, "EVP_CONSOLE_PORT", DEFAULT_CONSOLE_PORT),
         )
 
     def instances(self, service: str) -> int:

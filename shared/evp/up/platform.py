@@ -16,6 +16,8 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from contextlib import AsyncExitStack, asynccontextmanager
 from pathlib import Path
 
+from evp.console import Platform, ProcessInfo, console_app, serve_console
+from evp.credentials import mask_password
 from evp.eventstore.database import database_url_variable
 from evp.messaging.config import MessagingSettings
 from evp.postgres import EmbeddedPostgres, ensure_database
@@ -78,6 +80,20 @@ class RunningPlatform:
         """The children of ``group`` (``inventory``: every inventory instance)."""
         return [child for child in self.supervisor.children if child.spec.group == group]
 
+    def processes(self) -> list[ProcessInfo]:
+        """Every supervised child as the console's overview shows it."""
+        return [
+            ProcessInfo(
+                name=child.name,
+                group=child.spec.group,
+                pid=child.pid,
+                address=child.address,
+                restarts=child.restarts,
+                log=child.spec.log,
+            )
+            for child in self.supervisor.children
+        ]
+
 
 @asynccontextmanager
 async def platform(
@@ -137,6 +153,10 @@ async def platform(
             )
             running.seeded = added
             report(f"seed: {len(added)} product(s) added" if added else "seed: catalogue present")
+        if plan.console_port is not None:
+            # Entered after the supervisor's stop: the console stops first.
+            running.state.console = await stack.enter_async_context(boot.console(running))
+            report(f"console: {running.state.console}")
         running.refresh()
         yield running
 
@@ -294,6 +314,45 @@ class _Boot:
         ]
         for child in await self._start(specs):
             self.report(f"{child.name}: {child.address} (pid {child.pid})")
+
+    @asynccontextmanager
+    async def console(self, running: RunningPlatform) -> AsyncIterator[str]:
+        """Serve the console on the loopback interface; its URL.
+
+        Loopback only, whatever ``EVP_HOST`` says: the console acts as the admin.
+        """
+        plan, state = self.plan, running.state
+        where = Platform(
+            services=dict(state.services),
+            registry=state.registry or "",
+            kafka=state.kafka or "",
+            topic_prefix=plan.topic_prefix,
+            smtp=state.smtp,
+            admin_email=running.admin.email,
+            admin_password=running.admin.password,
+            schemas=plan.schemas,
+            maildir=(plan.data_dir / "smtp").resolve() if plan.smtp is None else None,
+            registry_credentials=registry_address(self.env)[1] if plan.registry_url else None,
+            databases={name: mask_password(url) for name, url in state.databases.items()},
+        )
+        app = console_app(where, running, messaging=MessagingSettings.from_env(self.env))
+        port = plan.console_port or 0
+        try:
+            served = serve_console(app, port=port)
+            url = await served.__aenter__()
+        except OSError as error:
+            if port == 0:
+                raise StepFailed("console", str(error)) from error
+            self.report(f"console: port {port} is taken ({error.strerror}); using a free one")
+            served = serve_console(app, port=0)
+            url = await served.__aenter__()
+        except RuntimeError as error:
+            raise StepFailed("console", str(error), fix=f"see {self.logs}") from error
+        try:
+            yield url
+        finally:
+            self.report("stopping console")
+            await served.__aexit__(None, None, None)
 
     async def _start(self, specs: list[ChildSpec]) -> list[Child]:
         try:

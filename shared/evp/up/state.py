@@ -2,12 +2,12 @@
 
 Its shape::
 
-    {"services": {"users": URL, ...}, "console": null, "registry": URL,
+    {"services": {"users": URL, ...}, "console": URL, "registry": URL,
      "kafka": BOOTSTRAP, "topic_prefix": STR, "smtp": "HOST:PORT",
      "admin": {"email": STR, "password": STR}, "pids": {NAME: [PID, ...]},
      "databases": {NAME: URL}}
 
-``console`` is ``null`` until there is a console to point at. ``databases`` (passwords
+``console`` is ``null`` when the console is off. ``databases`` (passwords
 masked) lets ``evp doctor`` check the databases of a platform it did not start. The file
 is rewritten whenever something in it changes (a restart's new pid), atomically: a
 temporary file beside it, then a rename, so a reader never sees half of it.
@@ -39,7 +39,7 @@ class PlatformState:
     pids: dict[str, list[int]] = field(default_factory=dict)
     databases: dict[str, str] = field(default_factory=dict)
     console: str | None = None
-    """Not built yet: always ``None`` for now."""
+    """The console's URL; ``None`` when it is off."""
 
     def document(self) -> dict[str, Any]:
         """The JSON document."""

@@ -21,7 +21,7 @@ def format_table(running: RunningPlatform) -> str:
     for service in SERVICES:
         addresses = [c.address or "-" for c in running.instances(service)]
         rows.append((service, " ".join(addresses), _pids(pids.get(service))))
-    rows.append(("console", "not built yet", "-"))
+    rows.append(("console", state.console or "off", "-"))
     width = max(len(name) for name, _, _ in rows)
     where = max(len(address) for _, address, _ in rows)
     lines = [f"{'PART':{width}}  {'WHERE':{where}}  PIDS"]

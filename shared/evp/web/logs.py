@@ -30,6 +30,8 @@ from evp.web.routing import route_template
 
 __all__ = [
     "CORRELATION_HEADER",
+    "REDACTED",
+    "SECRET_NAMES",
     "LogContext",
     "RequestContextMiddleware",
     "configure_logging",
@@ -45,8 +47,9 @@ _access_log = logging.getLogger("evp.web.access")
 _TRACEPARENT = re.compile(r"^00-([0-9a-f]{32})-([0-9a-f]{16})-[0-9a-f]{2}$")
 # A caller's correlation id is echoed and logged: keep it to a short, printable token.
 _CORRELATION_ID = re.compile(r"^[A-Za-z0-9._:\-]{1,128}$")
-_SECRET_KEYS = re.compile(r"authorization|password|passwd|secret|token|api[_-]?key", re.I)
-_REDACTED = "[redacted]"
+SECRET_NAMES = re.compile(r"authorization|password|passwd|secret|token|api[_-]?key", re.I)
+"""Field names whose values are never logged (nor shown where a log would show them)."""
+REDACTED = "[redacted]"
 
 
 @dataclass(frozen=True)
@@ -121,8 +124,8 @@ class _RedactingJsonFormatter(JsonFormatter):
 
 
 def _redact(key: str, value: Any) -> Any:
-    if _SECRET_KEYS.search(key):
-        return _REDACTED
+    if SECRET_NAMES.search(key):
+        return REDACTED
     if isinstance(value, dict):
         return {str(k): _redact(str(k), v) for k, v in value.items()}
     return value
