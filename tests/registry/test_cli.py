@@ -49,6 +49,20 @@ def test_serve_answers_on_the_given_port(evp_database: str) -> None:
         process.wait(timeout=30)
 
 
+def test_serve_takes_the_default_compatibility(evp_database: str) -> None:
+    """`evp registry serve --compatibility NONE` answers NONE as the global level."""
+    port = _free_port()
+    command = [sys.executable, "-m", "evp", "registry", "serve", "--compatibility", "none"]
+    command += ["--database-url", evp_database, "--port", str(port)]
+    process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        _wait_until_serving(f"http://127.0.0.1:{port}", process)
+        assert httpx.get(f"http://127.0.0.1:{port}/config").json() == {"compatibilityLevel": "NONE"}
+    finally:
+        process.terminate()
+        process.wait(timeout=30)
+
+
 def test_database_url_and_data_dir_exclude_each_other() -> None:
     """Giving both storage options is a usage error."""
     with pytest.raises(SystemExit) as raised:

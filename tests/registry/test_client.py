@@ -10,6 +10,7 @@ from confluent_kafka.schema_registry import (
     SchemaReference,
     SchemaRegistryClient,
     SchemaRegistryError,
+    ServerConfig,
 )
 from confluent_kafka.schema_registry.avro import AvroDeserializer, AvroSerializer
 from confluent_kafka.serialization import MessageField, SerializationContext
@@ -145,3 +146,18 @@ def test_avro_serializer_round_trip(sr: SchemaRegistryClient) -> None:
     assert payload is not None
     assert sr.get_latest_version("users-value").schema_id == int.from_bytes(payload[1:5], "big")
     assert AvroDeserializer(sr)(payload, context) == {"id": 7}
+
+
+def test_server_config_round_trips(sr: SchemaRegistryClient) -> None:
+    """set_config and set_compatibility each change only their own fields of the config."""
+    sr.set_config("users-value", ServerConfig(compatibility_group="app.version"))
+    sr.set_compatibility("users-value", "FULL")
+    config = sr.get_config("users-value")
+    assert (config.compatibility_group, str(config.compatibility_level)) == ("app.version", "FULL")
+
+
+def test_subject_with_a_slash(sr: SchemaRegistryClient) -> None:
+    """The client's percent-encoded subject with a slash registers and reads back."""
+    schema_id = sr.register_schema("team/users-value", Schema(USER_V1, "AVRO"))
+    assert sr.get_latest_version("team/users-value").schema_id == schema_id
+    assert sr.get_subjects() == ["team/users-value"]

@@ -28,7 +28,7 @@ def test_operations_carry_summaries_and_parameters(client: TestClient) -> None:
     operation = client.get("/openapi.json").json()["paths"]["/subjects/{subject}/versions"]["post"]
     assert operation["summary"].startswith("Register a schema")
     names = {(p["in"], p["name"]) for p in operation["parameters"]}
-    assert names == {("path", "subject"), ("query", "normalize")}
+    assert names == {("path", "subject"), ("query", "normalize"), ("query", "force")}
     assert operation["x-evp-writes"] is True
 
 

@@ -9,6 +9,7 @@ import pytest
 from evp.registry.auth import Role
 from evp.registry.errors import InvalidSettingError
 from evp.registry.settings import DEFAULT_DATA_DIR, RegistrySettings
+from evp.schema.compatibility import CompatibilityLevel
 
 
 def test_defaults_apply_when_nothing_is_set() -> None:
@@ -72,3 +73,21 @@ def test_passwords_stay_out_of_the_settings_repr() -> None:
     """repr(settings) does not show users' passwords."""
     settings = RegistrySettings.from_env({"EVP_REGISTRY_USERS": "admin:hunter2"})
     assert "hunter2" not in repr(settings)
+
+
+def test_the_default_compatibility_is_backward() -> None:
+    """Without EVP_REGISTRY_COMPATIBILITY the default level is BACKWARD."""
+    assert RegistrySettings.from_env({}).compatibility is CompatibilityLevel.BACKWARD
+
+
+def test_the_default_compatibility_comes_from_the_environment() -> None:
+    """EVP_REGISTRY_COMPATIBILITY sets the default level, in any case."""
+    settings = RegistrySettings.from_env({"EVP_REGISTRY_COMPATIBILITY": "full_transitive"})
+    assert settings.compatibility is CompatibilityLevel.FULL_TRANSITIVE
+
+
+def test_an_unknown_default_compatibility_names_the_variable() -> None:
+    """An unknown level fails at start-up naming EVP_REGISTRY_COMPATIBILITY."""
+    with pytest.raises(InvalidSettingError) as raised:
+        RegistrySettings.from_env({"EVP_REGISTRY_COMPATIBILITY": "SIDEWAYS"})
+    assert raised.value.key == "EVP_REGISTRY_COMPATIBILITY"

@@ -42,6 +42,11 @@ def register(subparsers: Any) -> None:
         metavar="NAME:PASSWORD",
         help="a read-only user; enables HTTP basic auth (repeatable)",
     )
+    serve.add_argument(
+        "--compatibility",
+        metavar="LEVEL",
+        help="compatibility level where no config sets one (default BACKWARD)",
+    )
     serve.set_defaults(func=_serve)
 
     openapi = commands.add_parser("openapi", help="print the registry's OpenAPI document")
@@ -50,7 +55,7 @@ def register(subparsers: Any) -> None:
 
 def _serve(args: argparse.Namespace) -> int:
     from evp.registry.server import serve
-    from evp.registry.settings import RegistrySettings, users_from
+    from evp.registry.settings import RegistrySettings, compatibility_from, users_from
 
     settings = RegistrySettings.from_env()
     overrides: dict[str, Any] = {
@@ -65,6 +70,8 @@ def _serve(args: argparse.Namespace) -> int:
     }
     if args.data_dir is not None:
         overrides["database_url"] = None
+    if args.compatibility is not None:
+        overrides["compatibility"] = compatibility_from("--compatibility", args.compatibility)
     if args.user or args.read_only_user:
         overrides["users"] = users_from(args.user, args.read_only_user)
     serve(dataclasses.replace(settings, **overrides))

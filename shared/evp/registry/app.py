@@ -25,9 +25,10 @@ from evp.registry.errors import RegistryError
 from evp.registry.openapi import openapi_document
 from evp.registry.postgres_store import PostgresRegistryStore
 from evp.registry.responses import json_response
-from evp.registry.routes import ROUTES
+from evp.registry.routes import ROUTES, EncodedSlashes
 from evp.registry.service import Registry
 from evp.registry.store import RegistryStore
+from evp.schema.compatibility import CompatibilityLevel
 
 __all__ = ["create_app"]
 
@@ -42,22 +43,26 @@ def create_app(
     *,
     store: RegistryStore | None = None,
     users: Sequence[User] = (),
+    default_compatibility: CompatibilityLevel = CompatibilityLevel.BACKWARD,
 ) -> Starlette:
-    """The registry app over Postgres at ``database_url``, or over an already open ``store``."""
+    """The registry app over Postgres at ``database_url``, or over an already open ``store``.
+
+    ``default_compatibility`` applies where no config sets a level.
+    """
     if (database_url is None) == (store is None):
         raise ValueError("give exactly one of database_url and store")
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[dict[str, Any]]:
         if store is not None:
-            registry = Registry(store)
+            registry = Registry(store, default_compatibility=default_compatibility)
             async with store.watch_purges(registry.forget):
                 yield {"registry": registry}
             return
         assert database_url is not None
         opened = await PostgresRegistryStore.connect(database_url)
         try:
-            registry = Registry(opened)
+            registry = Registry(opened, default_compatibility=default_compatibility)
             async with opened.watch_purges(registry.forget):
                 yield {"registry": registry}
         finally:
@@ -68,7 +73,7 @@ def create_app(
             *ROUTES,
             Route("/openapi.json", _openapi, methods=["GET"], include_in_schema=False),
         ],
-        middleware=[Middleware(BasicAuthMiddleware, users=users)],
+        middleware=[Middleware(EncodedSlashes), Middleware(BasicAuthMiddleware, users=users)],
         exception_handlers={
             RegistryError: _registry_error,
             HTTPException: _http_error,

@@ -1,13 +1,15 @@
-"""Compatibility levels and modes, set globally or per subject, as Confluent resolves them.
+"""Configs and modes, set globally or per subject, as Confluent resolves them.
 
-A subject's own setting wins over the global one, except that a global
-``READONLY_OVERRIDE`` mode wins over everything. Soft-deleting a subject's last version
+A subject's own setting wins over the global one (field by field for configs), except that
+a global ``READONLY_OVERRIDE`` mode wins over everything. Soft-deleting a subject's last version
 forgets its own settings, as Confluent's registry does.
 """
 
 from __future__ import annotations
 
-from evp.registry._translate import schema_errors
+from dataclasses import replace
+
+from evp.registry.config import Config
 from evp.registry.errors import (
     CompatibilityNotConfiguredError,
     ModeNotConfiguredError,
@@ -29,53 +31,70 @@ __all__ = ["Configuration"]
 
 
 class Configuration:
-    """Reading and changing compatibility levels and modes; the base of the registry service."""
+    """Reading and changing configs and modes; the base of the registry service."""
 
     def __init__(self, store: RegistryStore, default_compatibility: CompatibilityLevel) -> None:
         self.store = store
         self.default_compatibility = default_compatibility
 
-    async def compatibility(
+    async def config(
         self, subject: str | None = None, *, default_to_global: bool = False
-    ) -> CompatibilityLevel:
-        """The level of ``subject`` (or the global one); 40408 if the subject has none set."""
+    ) -> Config:
+        """The config of ``subject`` (or the global one); 40408 if the subject has none set.
+
+        The global config always names a level (the server's default when none is set);
+        with ``default_to_global`` a subject's unset fields come from the global config.
+        """
         _check_scope(subject)
         async with self.store.reads() as reads:
             if subject is None or default_to_global:
-                return await self._effective_compatibility(reads, subject)
-            own = await reads.setting(Setting.COMPATIBILITY, subject)
-            if own is None:
+                return await self._effective_config(reads, subject)
+            own = await self._own_config(reads, subject)
+            if own.is_empty:
                 raise CompatibilityNotConfiguredError(subject)
-            return CompatibilityLevel(own)
+            return own
 
-    async def set_compatibility(
-        self, level: object, subject: str | None = None
-    ) -> CompatibilityLevel:
-        """Set the level of ``subject`` (or the global one)."""
-        with schema_errors():
-            parsed = CompatibilityLevel.parse(level)
+    async def update_config(self, body: object, subject: str | None = None) -> Config:
+        """Change the fields ``body`` names in the config of ``subject`` (or the global one).
+
+        Returns the scope's config as stored afterwards, which Confluent's registry echoes.
+        """
+        Config().updated(body)  # a bad body is refused before any lock is taken
         scope = GLOBAL_SCOPE if subject is None else validate_subject(subject)
         async with self.store.transaction() as tx:
             await self._lock(tx, subject)
             await self._require_writable(tx, subject)
-            await tx.put_setting(Setting.COMPATIBILITY, scope, parsed.value)
-        return parsed
+            current = await self._own_config(tx, scope)
+            updated = current.updated(body)
+            if updated.is_empty:
+                await tx.delete_setting(Setting.CONFIG, scope)
+            else:
+                await tx.put_setting(Setting.CONFIG, scope, updated.to_stored())
+        return updated
 
-    async def delete_compatibility(self, subject: str | None = None) -> CompatibilityLevel:
-        """Forget the level of ``subject`` (or reset the global one); return what it was."""
+    async def set_compatibility(
+        self, level: object, subject: str | None = None
+    ) -> CompatibilityLevel:
+        """Set only the level of ``subject`` (or the global one)."""
+        updated = await self.update_config({"compatibility": level}, subject)
+        assert updated.compatibility is not None
+        return updated.compatibility
+
+    async def delete_config(self, subject: str | None = None) -> Config:
+        """Forget the config of ``subject`` (or reset the global one); return what it was."""
         _check_scope(subject)
         async with self.store.transaction() as tx:
             await self._lock(tx, subject)
             await self._require_writable(tx, subject)
             if subject is None:
-                previous = await self._effective_compatibility(tx, None)
-                await tx.delete_setting(Setting.COMPATIBILITY, GLOBAL_SCOPE)
+                previous = await self._effective_config(tx, None)
+                await tx.delete_setting(Setting.CONFIG, GLOBAL_SCOPE)
                 return previous
-            own = await tx.setting(Setting.COMPATIBILITY, subject)
-            if own is None:
+            own = await self._own_config(tx, subject)
+            if own.is_empty:
                 raise SubjectNotFoundError(subject)
-            await tx.delete_setting(Setting.COMPATIBILITY, subject)
-            return CompatibilityLevel(own)
+            await tx.delete_setting(Setting.CONFIG, subject)
+            return own
 
     async def mode(self, subject: str | None = None, *, default_to_global: bool = False) -> Mode:
         """The mode of ``subject`` (or the global one); 40409 if the subject has none of its own."""
@@ -94,15 +113,19 @@ class Configuration:
     async def set_mode(
         self, mode: object, subject: str | None = None, *, force: bool = False
     ) -> Mode:
-        """Set the mode of ``subject`` (or the global one).
+        """Set the mode of ``subject`` (or the global one); ``None`` clears it.
 
         Switching to IMPORT requires that no live schema exists in scope, unless ``force``:
-        imported ids would otherwise collide with the ones already handed out.
+        imported ids would otherwise collide with the ones already handed out. Clearing
+        answers the mode that applies afterwards (the global one, or the default).
         """
-        parsed = Mode.parse(mode)
+        parsed = None if mode is None else Mode.parse(mode)
         scope = GLOBAL_SCOPE if subject is None else validate_subject(subject)
         async with self.store.transaction() as tx:
             await self._lock(tx, subject)
+            if parsed is None:
+                await tx.delete_setting(Setting.MODE, scope)
+                return await self._effective_mode(tx, subject)
             current = await self._effective_mode(tx, subject)
             if parsed is Mode.IMPORT and current is not Mode.IMPORT and not force:
                 if subject is None:
@@ -116,14 +139,20 @@ class Configuration:
             await tx.put_setting(Setting.MODE, scope, parsed.value)
         return parsed
 
-    async def delete_mode(self, subject: str | None = None) -> Mode:
-        """Forget the mode of ``subject`` (or reset the global one); return what it was."""
+    async def delete_mode(self, subject: str | None = None, *, recursive: bool = False) -> Mode:
+        """Forget the mode of ``subject`` (or reset the global one); return what it was.
+
+        ``recursive`` (global only) also forgets every subject's own mode.
+        """
         _check_scope(subject)
         async with self.store.transaction() as tx:
             await self._lock(tx, subject)
             if subject is None:
                 previous = await self._global_mode(tx)
-                await tx.delete_setting(Setting.MODE, GLOBAL_SCOPE)
+                if recursive:
+                    await tx.delete_settings(Setting.MODE)
+                else:
+                    await tx.delete_setting(Setting.MODE, GLOBAL_SCOPE)
                 return previous
             own = await tx.setting(Setting.MODE, subject)
             if own is None:
@@ -148,15 +177,26 @@ class Configuration:
         own = await tx.setting(Setting.MODE, subject)
         return global_mode if own is None else Mode(own)
 
+    async def _own_config(self, tx: RegistryReads, scope: str) -> Config:
+        return Config.from_stored(await tx.setting(Setting.CONFIG, scope))
+
+    async def _effective_config(self, tx: RegistryReads, subject: str | None) -> Config:
+        """The config that applies to ``subject``: its own fields, then the global ones.
+
+        The global config applies to every subject, but a global ``alias`` names no subject.
+        """
+        default = Config(compatibility=self.default_compatibility)
+        effective = (await self._own_config(tx, GLOBAL_SCOPE)).over(default)
+        if subject is None:
+            return effective
+        own = await self._own_config(tx, subject)
+        return own.over(replace(effective, alias=None))
+
     async def _effective_compatibility(
         self, tx: RegistryReads, subject: str | None
     ) -> CompatibilityLevel:
-        if subject is not None:
-            own = await tx.setting(Setting.COMPATIBILITY, subject)
-            if own is not None:
-                return CompatibilityLevel(own)
-        value = await tx.setting(Setting.COMPATIBILITY, GLOBAL_SCOPE)
-        return self.default_compatibility if value is None else CompatibilityLevel(value)
+        level = (await self._effective_config(tx, subject)).compatibility
+        return self.default_compatibility if level is None else level
 
     async def _require_writable(self, tx: RegistryTransaction, subject: str | None) -> None:
         if (await self._effective_mode(tx, subject)).read_only:
@@ -164,7 +204,7 @@ class Configuration:
             raise OperationNotPermittedError(f"{where} is in read-only mode", subject=subject)
 
     async def _forget_subject_settings(self, tx: RegistryTransaction, subject: str) -> None:
-        await tx.delete_setting(Setting.COMPATIBILITY, subject)
+        await tx.delete_setting(Setting.CONFIG, subject)
         await tx.delete_setting(Setting.MODE, subject)
 
 

@@ -116,13 +116,6 @@ async def _schema_request(request: Request) -> SchemaRequest:
     return SchemaRequest.from_json(await _body(request))
 
 
-async def _setting(request: Request, key: str, *aliases: str) -> object:
-    body = await _body(request)
-    if not isinstance(body, dict):
-        raise UnprocessableRequestError("the request body must be a JSON object")
-    return next((body[k] for k in (key, *aliases) if k in body), None)
-
-
 def _version_json(found: RegisteredVersion) -> dict[str, Any]:
     content: dict[str, Any] = {
         "subject": found.subject,
@@ -132,6 +125,8 @@ def _version_json(found: RegisteredVersion) -> dict[str, Any]:
     }
     if found.references:
         content["references"] = [ref.to_json() for ref in found.references]
+    if found.deleted:
+        content["deleted"] = True
     return content
 
 
@@ -150,13 +145,17 @@ async def schema_types(request: Request) -> Response:
     return json_response(request, ["AVRO"])
 
 
-@endpoint(query=("subject",))
+@endpoint(query=("subject", "fetchMaxId"))
 async def get_schema(request: Request) -> Response:
-    """Get the schema with a global id (schemaType is omitted for Avro)."""
-    stored = await _registry(request).schema(_schema_id(request))
+    """Get the schema with a global id (schemaType is omitted for Avro); fetchMaxId=true
+    adds the highest id the registry holds."""
+    registry = _registry(request)
+    stored = await registry.schema(_schema_id(request))
     content: dict[str, Any] = {"schema": stored.text}
     if stored.references:
         content["references"] = [ref.to_json() for ref in stored.references]
+    if _flag(request, "fetchMaxId"):
+        content["maxId"] = await registry.max_schema_id()
     return json_response(request, content)
 
 
@@ -207,12 +206,16 @@ async def list_versions(request: Request) -> Response:
     return json_response(request, _page(request, versions))
 
 
-@endpoint(query=("normalize",), body="RegisterSchemaRequest", writes=True)
+@endpoint(query=("normalize", "force"), body="RegisterSchemaRequest", writes=True)
 async def register(request: Request) -> Response:
-    """Register a schema under a subject; answers its global id."""
+    """Register a schema under a subject; answers its global id. force=true skips the
+    compatibility check."""
     schema_request = await _schema_request(request)
     schema_id = await _registry(request).register(
-        request.path_params["subject"], schema_request, normalize=_flag(request, "normalize")
+        request.path_params["subject"],
+        schema_request,
+        normalize=_flag(request, "normalize"),
+        force=_flag(request, "force"),
     )
     return json_response(request, {"id": schema_id})
 
@@ -306,26 +309,27 @@ async def check_compatibility(request: Request) -> Response:
 
 @endpoint(query=("defaultToGlobal",))
 async def get_config(request: Request) -> Response:
-    """Get the compatibility level, global or of a subject."""
-    level = await _registry(request).compatibility(
+    """Get the config (compatibility level and settings), global or of a subject."""
+    config = await _registry(request).config(
         request.path_params.get("subject"), default_to_global=_flag(request, "defaultToGlobal")
     )
-    return json_response(request, {"compatibilityLevel": level.value})
+    return json_response(request, config.to_json())
 
 
 @endpoint(body="ConfigUpdateRequest", writes=True)
 async def put_config(request: Request) -> Response:
-    """Set the compatibility level, global or of a subject."""
-    value = await _setting(request, "compatibility", "compatibilityLevel")
-    level = await _registry(request).set_compatibility(value, request.path_params.get("subject"))
-    return json_response(request, {"compatibility": level.value})
+    """Change the fields given of the config, global or of a subject; echoes the new config."""
+    config = await _registry(request).update_config(
+        await _body(request), request.path_params.get("subject")
+    )
+    return json_response(request, config.to_update_json())
 
 
 @endpoint(writes=True)
 async def delete_config(request: Request) -> Response:
-    """Remove a subject's compatibility level (or reset the global one); answers the old one."""
-    level = await _registry(request).delete_compatibility(request.path_params.get("subject"))
-    return json_response(request, {"compatibilityLevel": level.value})
+    """Remove a subject's config (or reset the global one); answers the old one."""
+    config = await _registry(request).delete_config(request.path_params.get("subject"))
+    return json_response(request, config.to_json())
 
 
 @endpoint(query=("defaultToGlobal",))
@@ -340,7 +344,11 @@ async def get_mode(request: Request) -> Response:
 @endpoint(query=("force",), body="ModeUpdateRequest", writes=True)
 async def put_mode(request: Request) -> Response:
     """Set the mode, global or of a subject; IMPORT on a non-empty registry needs force=true."""
-    value = await _setting(request, "mode")
+    body = await _body(request)
+    if not isinstance(body, dict):
+        raise UnprocessableRequestError("the request body must be a JSON object")
+    # "mode": null clears the mode; a body without "mode" names no valid mode.
+    value = body.get("mode", "")
     mode = await _registry(request).set_mode(
         value,
         request.path_params.get("subject"),
@@ -349,8 +357,11 @@ async def put_mode(request: Request) -> Response:
     return json_response(request, {"mode": mode.value})
 
 
-@endpoint(writes=True)
+@endpoint(query=("recursive",), writes=True)
 async def delete_mode(request: Request) -> Response:
-    """Remove a subject's mode (or reset the global one); answers the old one."""
-    mode = await _registry(request).delete_mode(request.path_params.get("subject"))
+    """Remove a subject's mode (or reset the global one, with recursive=true every subject's
+    too); answers the old one."""
+    mode = await _registry(request).delete_mode(
+        request.path_params.get("subject"), recursive=_flag(request, "recursive")
+    )
     return json_response(request, {"mode": mode.value})

@@ -47,7 +47,20 @@ _COMPONENTS: dict[str, Any] = {
         },
         "ConfigUpdateRequest": {
             "type": "object",
-            "properties": {"compatibility": {"type": "string"}},
+            "description": "Any subset of the fields; absent ones keep their value, null clears",
+            "properties": {
+                "compatibility": {"type": "string"},
+                "alias": {"type": "string"},
+                "normalize": {"type": "boolean"},
+                "validateFields": {"type": "boolean"},
+                "validateNewSchemas": {"type": "boolean"},
+                "validateRules": {"type": "boolean"},
+                "compatibilityGroup": {"type": "string"},
+                "defaultMetadata": {"type": "object"},
+                "overrideMetadata": {"type": "object"},
+                "defaultRuleSet": {"type": "object"},
+                "overrideRuleSet": {"type": "object"},
+            },
         },
         "ModeUpdateRequest": {"type": "object", "properties": {"mode": {"type": "string"}}},
         "ErrorMessage": {

@@ -385,6 +385,10 @@ class _Transaction:
         )
         return value
 
+    async def max_schema_id(self) -> int:
+        value: int = await self._db.fetchval("SELECT coalesce(max(id), 0) FROM registry_schemas")
+        return value
+
     async def put_setting(self, kind: Setting, scope: str, value: str) -> None:
         await self._db.execute(
             "INSERT INTO registry_settings (kind, scope, value) VALUES ($1, $2, $3)"
@@ -398,6 +402,9 @@ class _Transaction:
         await self._db.execute(
             "DELETE FROM registry_settings WHERE kind = $1 AND scope = $2", kind.value, scope
         )
+
+    async def delete_settings(self, kind: Setting) -> None:
+        await self._db.execute("DELETE FROM registry_settings WHERE kind = $1", kind.value)
 
 
 class _Reads(_Transaction):

@@ -1,9 +1,18 @@
-"""The route table: Confluent's Schema Registry paths and methods, mapped to handlers."""
+"""The route table: Confluent's Schema Registry paths and methods, mapped to handlers.
+
+Subjects may hold any character, ``/`` and ``%`` included, sent percent-encoded
+(``/subjects/a%2Fb/versions``). The server decodes a request's path before routing, which
+would turn an encoded slash into a separator; :class:`EncodedSlashes` routes on the path
+as sent instead, decoded but for ``%2F`` and ``%25``, which the subject convertor decodes.
+"""
 
 from __future__ import annotations
 
+from urllib.parse import unquote
+
 from starlette.convertors import Convertor, register_url_convertor
 from starlette.routing import Route
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from evp.registry.handlers import (
     check_compatibility,
@@ -30,7 +39,7 @@ from evp.registry.handlers import (
     schema_types,
 )
 
-__all__ = ["ROUTES"]
+__all__ = ["ROUTES", "EncodedSlashes"]
 
 
 class _SubjectConvertor(Convertor[str]):
@@ -39,13 +48,33 @@ class _SubjectConvertor(Convertor[str]):
     regex = "[^/]*"
 
     def convert(self, value: str) -> str:
-        return value
+        return unquote(value)
 
     def to_string(self, value: str) -> str:
-        return value
+        return value.replace("%", "%25").replace("/", "%2F")
 
 
 register_url_convertor("evp_subject", _SubjectConvertor())
+
+
+class EncodedSlashes:
+    """ASGI middleware: route on the path as sent, keeping ``%2F`` (and ``%25``) encoded."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        raw = scope.get("raw_path") if scope["type"] == "http" else None
+        if raw and b"%" in raw:
+            segments = raw.decode("utf-8", "replace").split("?", 1)[0].split("/")
+            path = "/".join(_decoded_segment(segment) for segment in segments)
+            scope = {**scope, "path": path}
+        await self.app(scope, receive, send)
+
+
+def _decoded_segment(segment: str) -> str:
+    # Decoded as the server would, then "%" and "/" put back, so no segment splits.
+    return unquote(segment).replace("%", "%25").replace("/", "%2F")
 
 
 _SUBJECT = "{subject:evp_subject}"

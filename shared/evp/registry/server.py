@@ -35,7 +35,9 @@ def serve(settings: RegistrySettings) -> None:
         database_url = settings.database_url
         if database_url is None:
             database_url = embedded_database(stack, settings.data_dir)
-        app = create_app(database_url, users=settings.users)
+        app = create_app(
+            database_url, users=settings.users, default_compatibility=settings.compatibility
+        )
         _settle_heap()
         # uvicorn serves on httptools and uvloop (dependencies of ours) when they import.
         uvicorn.run(

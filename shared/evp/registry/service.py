@@ -10,6 +10,7 @@ that only read run without a transaction (see :mod:`evp.registry.store`).
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable
 from dataclasses import dataclass
 
@@ -19,6 +20,7 @@ from evp.registry.configuration import Configuration
 from evp.registry.errors import (
     IdMismatchError,
     IncompatibleSchemaError,
+    InvalidSchemaError,
     OperationNotPermittedError,
     ReferenceExistsError,
     SchemaNotFoundError,
@@ -40,6 +42,8 @@ from evp.registry.store import (
     StoredSchema,
     SubjectVersion,
 )
+from evp.registry.validation import validate_strictly
+from evp.schema.canonical import canonical_form
 from evp.schema.compatibility import (
     CompatibilityLevel,
     CompatibilityResult,
@@ -63,6 +67,7 @@ class RegisteredVersion:
     id: int
     schema: str
     references: tuple[Reference, ...] = ()
+    deleted: bool = False
 
 
 class Registry(Configuration):
@@ -85,31 +90,52 @@ class Registry(Configuration):
     # -- schemas under subjects -------------------------------------------------------
 
     async def register(
-        self, subject: str, request: SchemaRequest, *, normalize: bool = False
+        self,
+        subject: str,
+        request: SchemaRequest,
+        *,
+        normalize: bool = False,
+        force: bool = False,
     ) -> int:
-        """Register ``request`` under ``subject`` and return its global id."""
+        """Register ``request`` under ``subject`` and return its global id.
+
+        ``normalize`` also applies when the subject's config (or the global one) sets it,
+        except in IMPORT mode; ``force`` skips the compatibility check.
+        """
         validate_subject(subject)
         size = len(request.schema.encode())
         if size > MAX_SCHEMA_BYTES:
             raise SchemaTooLargeError(size, MAX_SCHEMA_BYTES)
         async with self.store.transaction() as tx:
+            subject = await self._aliased(tx, subject)
             await _lock_for_registration(tx, subject, request.references)
+            mode = await self._effective_mode(tx, subject)
+            config = await self._effective_config(tx, subject)
+            normalize = normalize or (bool(config.normalize) and mode is not Mode.IMPORT)
             candidate = await self.resolver.requested(tx, request, normalize=normalize)
-            existing = await tx.find(subject, candidate.fingerprint, deleted=False)
+            existing = await self._find(tx, subject, candidate, normalize=normalize, deleted=False)
             if existing is not None:
                 if request.id is not None and request.id != existing.schema_id:
                     raise IdMismatchError(subject, existing.schema_id, request.id)
                 return existing.schema_id
-            mode = await self._effective_mode(tx, subject)
             _check_register_mode(subject, mode, request)
+            if config.validates and mode is not Mode.IMPORT:
+                validate_strictly(candidate, subject=subject)
             every = await tx.versions(subject, deleted=True)
-            if mode is not Mode.IMPORT:
+            if mode is not Mode.IMPORT and not force:
                 live = [v for v in every if not v.deleted]
                 result = await self._check(tx, subject, candidate, live)
                 if not result.is_compatible:
                     raise IncompatibleSchemaError(subject, result)
+            next_version = max((v.version for v in every), default=0) + 1
+            # Compare-and-set: a version given outside IMPORT mode must be the next one.
+            requested = request.version
+            if requested is not None and requested != next_version and mode is not Mode.IMPORT:
+                raise InvalidSchemaError(
+                    "Version is not one more than previous version", subject=subject
+                )
             schema_id = await self._schema_id(tx, candidate, request.id)
-            version = request.version or max((v.version for v in every), default=0) + 1
+            version = request.version or next_version
             taken = next((v for v in every if v.version == version), None)
             if taken is not None:
                 if taken.schema_id == schema_id and not taken.deleted:
@@ -142,19 +168,29 @@ class Registry(Configuration):
         normalize: bool = False,
         deleted: bool = False,
     ) -> RegisteredVersion:
-        """The version of ``subject`` holding the schema in ``request``."""
+        """The version of ``subject`` holding the schema in ``request``.
+
+        With ``normalize`` (asked for, or set in the config), a version registered without
+        normalization is found too when its normal form is the candidate's.
+        """
         _require_known(subject)
         async with self.store.reads() as reads:
+            subject = await self._aliased(reads, subject)
+            config = await self._effective_config(reads, subject)
+            normalize = normalize or bool(config.normalize)
             candidate = await self.resolver.requested(reads, request, normalize=normalize)
-            match = await reads.find(subject, candidate.fingerprint, deleted=deleted)
+            match = await self._find(
+                reads, subject, candidate, normalize=normalize, deleted=deleted
+            )
             if match is None:
                 if await reads.versions(subject, deleted=deleted):
                     raise SchemaNotFoundError(subject=subject)
                 raise SubjectNotFoundError(subject)
         # The match holds a schema with the candidate's fingerprint, a hash of canonical
         # text and references: what is stored is the candidate, so there is none to read.
+        stored = await self.schema(match.schema_id)
         return RegisteredVersion(
-            match.subject, match.version, match.schema_id, candidate.canonical, candidate.references
+            match.subject, match.version, stored.id, stored.text, stored.references, match.deleted
         )
 
     async def subjects(
@@ -172,6 +208,7 @@ class Registry(Configuration):
         """Version numbers of ``subject``."""
         _require_known(subject)
         async with self.store.reads() as reads:
+            subject = await self._aliased(reads, subject)
             found = await reads.versions(subject, deleted=deleted or deleted_only)
         if not found:
             raise SubjectNotFoundError(subject)
@@ -183,6 +220,7 @@ class Registry(Configuration):
         """One version of ``subject`` (:data:`LATEST` for the latest live one)."""
         _require_known(subject)
         async with self.store.reads() as reads:
+            subject = await self._aliased(reads, subject)
             found = await self._resolve(reads, subject, version, deleted=deleted)
             return await self._registered(reads, found)
 
@@ -190,6 +228,7 @@ class Registry(Configuration):
         """Ids of the schemas referencing ``version`` of ``subject``."""
         _require_known(subject)
         async with self.store.reads() as reads:
+            subject = await self._aliased(reads, subject)
             found = await self._resolve(reads, subject, version, deleted=True)
             return await reads.referenced_by(subject, found.version)
 
@@ -197,6 +236,7 @@ class Registry(Configuration):
         """Soft-delete ``version`` of ``subject`` (or purge a soft-deleted one); return it."""
         _require_known(subject)
         async with self.store.transaction() as tx:
+            subject = await self._aliased(tx, subject)
             await tx.lock_subject(subject)
             await self._require_writable(tx, subject)
             if version == LATEST:
@@ -224,6 +264,7 @@ class Registry(Configuration):
         """Soft-delete every version of ``subject`` (or purge a soft-deleted subject)."""
         _require_known(subject)
         async with self.store.transaction() as tx:
+            subject = await self._aliased(tx, subject)
             await tx.lock_subject(subject)
             await self._require_writable(tx, subject)
             every = await tx.versions(subject, deleted=True)
@@ -246,6 +287,11 @@ class Registry(Configuration):
         return doomed
 
     # -- schemas by id -----------------------------------------------------------------
+
+    async def max_schema_id(self) -> int:
+        """The highest schema id the registry holds (``fetchMaxId``)."""
+        async with self.store.reads() as reads:
+            return await reads.max_schema_id()
 
     async def schema(self, schema_id: int) -> StoredSchema:
         """The schema with ``schema_id``."""
@@ -279,6 +325,9 @@ class Registry(Configuration):
         """Check ``request`` against ``version`` of ``subject``, or (``None``) per its level."""
         _require_known(subject)
         async with self.store.reads() as reads:
+            subject = await self._aliased(reads, subject)
+            config = await self._effective_config(reads, subject)
+            normalize = normalize or bool(config.normalize)
             candidate = await self.resolver.requested(reads, request, normalize=normalize)
             if version is None:
                 against = await reads.versions(subject, deleted=False)
@@ -350,8 +399,42 @@ class Registry(Configuration):
     async def _registered(self, tx: RegistryReads, found: SubjectVersion) -> RegisteredVersion:
         stored = await stored_schema(tx, found.schema_id)
         return RegisteredVersion(
-            found.subject, found.version, stored.id, stored.text, stored.references
+            found.subject, found.version, stored.id, stored.text, stored.references, found.deleted
         )
+
+    async def _aliased(self, tx: RegistryReads, subject: str) -> str:
+        """The subject ``subject``'s own config names as its alias, or ``subject`` itself.
+
+        Only a subject's own config counts: a global alias would send every subject to one.
+        """
+        alias = (await self._own_config(tx, subject)).alias
+        return subject if alias is None else validate_subject(alias)
+
+    async def _find(
+        self,
+        tx: RegistryReads,
+        subject: str,
+        candidate: ParsedSchema,
+        *,
+        normalize: bool,
+        deleted: bool,
+    ) -> SubjectVersion | None:
+        """The newest version of ``subject`` holding ``candidate``.
+
+        With ``normalize``, failing an exact match, the newest version whose schema
+        normalizes to the candidate (it was registered without normalization), as
+        Confluent's lookup finds it.
+        """
+        found = await tx.find(subject, candidate.fingerprint, deleted=deleted)
+        if found is not None or not normalize:
+            return found
+        for version in reversed(await tx.versions(subject, deleted=deleted)):
+            stored = await stored_schema(tx, version.schema_id)
+            if stored.references != candidate.references:
+                continue
+            if canonical_form(json.loads(stored.text), normalize=True) == candidate.canonical:
+                return version
+        return None
 
     def forget(self, schema_ids: Iterable[int] | None) -> None:
         """Drop ``schema_ids`` (``None``: every schema) from the caches: they may be purged.
@@ -395,12 +478,13 @@ def _require_known(subject: str) -> None:
 def _check_register_mode(subject: str, mode: Mode, request: SchemaRequest) -> None:
     if mode.read_only:
         raise OperationNotPermittedError(f"Subject {subject} is in read-only mode", subject=subject)
-    if request.id is not None or request.version is not None:
+    # A version alone is a compare-and-set in READWRITE mode; an id needs IMPORT mode.
+    if request.id is not None:
         if mode is not Mode.IMPORT:
             raise OperationNotPermittedError(
                 f"Subject {subject} is not in import mode", subject=subject
             )
-    elif mode is not Mode.READWRITE:
+    elif request.version is None and mode is not Mode.READWRITE:
         raise OperationNotPermittedError(
             f"Subject {subject} is not in read-write mode", subject=subject
         )

@@ -9,8 +9,10 @@ from pathlib import Path
 
 from evp.registry.auth import Role, User, parse_users
 from evp.registry.errors import InvalidSettingError
+from evp.schema.compatibility import CompatibilityLevel
+from evp.schema.errors import InvalidCompatibilityLevelError
 
-__all__ = ["DEFAULT_DATA_DIR", "RegistrySettings"]
+__all__ = ["DEFAULT_DATA_DIR", "RegistrySettings", "compatibility_from", "users_from"]
 
 DEFAULT_DATA_DIR = Path(".evp/registry")
 
@@ -21,7 +23,9 @@ class RegistrySettings:
 
     Without ``database_url`` the server runs an embedded Postgres in ``data_dir``. With
     ``access_log`` off, requests are not logged one by one (behind a proxy that logs
-    them): a line per request is a large share of the cost of a lookup.
+    them): a line per request is a large share of the cost of a lookup. ``compatibility``
+    is the level that applies where no config sets one (Confluent's
+    ``schema.compatibility.level``).
     """
 
     host: str = "127.0.0.1"
@@ -30,6 +34,7 @@ class RegistrySettings:
     data_dir: Path = DEFAULT_DATA_DIR
     users: tuple[User, ...] = field(default=(), repr=False)
     access_log: bool = True
+    compatibility: CompatibilityLevel = CompatibilityLevel.BACKWARD
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> RegistrySettings:
@@ -37,7 +42,7 @@ class RegistrySettings:
 
         ``EVP_REGISTRY_USERS`` and ``EVP_REGISTRY_READ_ONLY_USERS`` hold comma-separated
         ``NAME:PASSWORD`` pairs of read-write and read-only users; ``EVP_REGISTRY_ACCESS_LOG``
-        is ``true`` or ``false``.
+        is ``true`` or ``false``; ``EVP_REGISTRY_COMPATIBILITY`` is the default level.
         """
         env = os.environ if environ is None else environ
         port = env.get("EVP_REGISTRY_PORT", "8081")
@@ -52,7 +57,19 @@ class RegistrySettings:
                 env.get("EVP_REGISTRY_USERS", ""), env.get("EVP_REGISTRY_READ_ONLY_USERS", "")
             ),
             access_log=_flag("EVP_REGISTRY_ACCESS_LOG", env.get("EVP_REGISTRY_ACCESS_LOG", "true")),
+            compatibility=compatibility_from(
+                "EVP_REGISTRY_COMPATIBILITY", env.get("EVP_REGISTRY_COMPATIBILITY") or "BACKWARD"
+            ),
         )
+
+
+def compatibility_from(key: str, value: str) -> CompatibilityLevel:
+    """The level ``value`` names; :class:`InvalidSettingError` naming ``key`` if none."""
+    try:
+        return CompatibilityLevel.parse(value.strip())
+    except InvalidCompatibilityLevelError as error:
+        levels = ", ".join(level.value for level in CompatibilityLevel)
+        raise InvalidSettingError(key, f"{value!r} is not one of {levels}") from error
 
 
 def _flag(key: str, value: str) -> bool:

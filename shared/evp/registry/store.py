@@ -36,7 +36,8 @@ GLOBAL_SCOPE = ""
 class Setting(StrEnum):
     """The kinds of setting kept globally and per subject."""
 
-    COMPATIBILITY = "compatibility"
+    CONFIG = "config"
+    """Confluent's Config entity as JSON (see :class:`~evp.registry.config.Config`)."""
     MODE = "mode"
 
 
@@ -90,6 +91,9 @@ class RegistryReads(Protocol):
     async def setting(self, kind: Setting, scope: str) -> str | None:
         """The value of ``kind`` set for ``scope`` (a subject or :data:`GLOBAL_SCOPE`)."""
 
+    async def max_schema_id(self) -> int:
+        """The highest schema id held (0 when there is none)."""
+
 
 class RegistryTransaction(RegistryReads, Protocol):
     """Reads and writes of one registry operation, committed or rolled back together."""
@@ -130,6 +134,9 @@ class RegistryTransaction(RegistryReads, Protocol):
 
     async def delete_setting(self, kind: Setting, scope: str) -> None:
         """Remove ``kind`` for ``scope``."""
+
+    async def delete_settings(self, kind: Setting) -> None:
+        """Remove ``kind`` for every scope, the global one included."""
 
 
 class RegistryStore(Protocol):
