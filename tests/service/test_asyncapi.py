@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -30,6 +29,7 @@ from evp.service import (
     service_document,
 )
 from evp.service.testing import service_settings
+from evp.testing.asyncapi import references, unresolved
 
 
 class _Payers:
@@ -70,26 +70,6 @@ def _service() -> Service:
 
 def _document(prefix: str = "") -> dict[str, Any]:
     return service_document(_service(), topics=TopicNames(prefix))
-
-
-def _refs(node: Any) -> Iterator[str]:
-    """Every ``$ref`` anywhere in ``node``."""
-    if isinstance(node, dict):
-        if isinstance(node.get("$ref"), str):
-            yield node["$ref"]
-        for value in node.values():
-            yield from _refs(value)
-    elif isinstance(node, list):
-        for value in node:
-            yield from _refs(value)
-
-
-def _resolve(document: dict[str, Any], ref: str) -> Any:
-    assert ref.startswith("#/"), ref
-    node: Any = document
-    for part in ref[2:].split("/"):
-        node = node[part.replace("~1", "/").replace("~0", "~")]
-    return node
 
 
 def test_the_document_is_asyncapi_3_named_for_the_service() -> None:
@@ -184,10 +164,8 @@ def test_every_operation_refers_to_a_message_of_its_own_channel() -> None:
 def test_every_reference_resolves_inside_the_document() -> None:
     """Each ``$ref`` names a channel or message that the document holds."""
     document = _document()
-    refs = list(_refs(document))
-    assert refs
-    for ref in refs:
-        assert isinstance(_resolve(document, ref), dict), ref
+    assert list(references(document))
+    assert unresolved(document) == []
 
 
 def test_a_server_is_listed_when_the_bootstrap_address_is_known() -> None:

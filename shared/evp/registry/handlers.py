@@ -147,11 +147,17 @@ async def schema_types(request: Request) -> Response:
 
 @endpoint(query=("subject", "fetchMaxId"))
 async def get_schema(request: Request) -> Response:
-    """Get the schema with a global id (schemaType is omitted for Avro); fetchMaxId=true
-    adds the highest id the registry holds."""
+    """Get the schema with a global id (schemaType is omitted for Avro); subject=S adds the
+    subject and version holding it under S, and fetchMaxId=true the highest id held."""
     registry = _registry(request)
-    stored = await registry.schema(_schema_id(request))
-    content: dict[str, Any] = {"schema": stored.text}
+    subject = request.query_params.get("subject")
+    content: dict[str, Any] = {}
+    if subject is None:
+        stored = await registry.schema(_schema_id(request))
+    else:
+        stored, holder = await registry.schema_in(_schema_id(request), subject)
+        content |= {"subject": holder.subject, "version": holder.version}
+    content["schema"] = stored.text
     if stored.references:
         content["references"] = [ref.to_json() for ref in stored.references]
     if _flag(request, "fetchMaxId"):

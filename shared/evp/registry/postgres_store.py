@@ -300,8 +300,17 @@ class _Transaction:
 
     async def referenced_by(self, subject: str, version: int) -> list[int]:
         needle = json.dumps([{"subject": subject, "version": version}])
+        # As in Confluent's registry, a schema stops referencing once its versions are
+        # soft-deleted: only schemas that a live version holds are listed.
         rows = await self._db.fetch(
-            "SELECT id FROM registry_schemas WHERE refs @> $1::jsonb ORDER BY id", needle
+            """
+            SELECT s.id FROM registry_schemas s WHERE s.refs @> $1::jsonb AND EXISTS (
+                SELECT 1 FROM registry_subject_versions v
+                WHERE v.schema_id = s.id AND NOT v.deleted
+            )
+            ORDER BY s.id
+            """,
+            needle,
         )
         return [row["id"] for row in rows]
 

@@ -83,7 +83,9 @@ class SchemaResolver:
             return ref
         live = await tx.versions(ref.subject, deleted=False)
         if not live:
-            raise InvalidSchemaError(f"reference {ref.name}: subject {ref.subject} not found")
+            raise InvalidSchemaError(
+                f'No schema reference found for subject "{ref.subject}" and version {LATEST}'
+            )
         return replace(ref, version=live[-1].version)
 
     async def _dependencies(self, tx: RegistryReads, references: list[Reference]) -> list[str]:
@@ -94,9 +96,10 @@ class SchemaResolver:
         async def visit(ref: Reference, trail: frozenset[int]) -> None:
             found = await tx.version(ref.subject, ref.version)
             if found is None:
+                # Confluent's words: the reference may name a version since purged.
                 raise InvalidSchemaError(
-                    f"reference {ref.name}: version {ref.version} of subject {ref.subject}"
-                    " not found"
+                    f'No schema reference found for subject "{ref.subject}"'
+                    f" and version {ref.version}"
                 )
             if found.schema_id in trail:
                 raise InvalidSchemaError(f"reference {ref.name} is circular")

@@ -106,6 +106,7 @@ class Registry(Configuration):
         size = len(request.schema.encode())
         if size > MAX_SCHEMA_BYTES:
             raise SchemaTooLargeError(size, MAX_SCHEMA_BYTES)
+        purged: set[int] = set()
         async with self.store.transaction() as tx:
             subject = await self._aliased(tx, subject)
             await _lock_for_registration(tx, subject, request.references)
@@ -114,7 +115,7 @@ class Registry(Configuration):
             normalize = normalize or (bool(config.normalize) and mode is not Mode.IMPORT)
             candidate = await self.resolver.requested(tx, request, normalize=normalize)
             existing = await self._find(tx, subject, candidate, normalize=normalize, deleted=False)
-            if existing is not None:
+            if existing is not None and not _reimport_elsewhere(mode, request, existing):
                 if request.id is not None and request.id != existing.schema_id:
                     raise IdMismatchError(subject, existing.schema_id, request.id)
                 return existing.schema_id
@@ -136,14 +137,17 @@ class Registry(Configuration):
                 )
             schema_id = await self._schema_id(tx, candidate, request.id)
             version = request.version or next_version
+            # Only IMPORT mode can name a version that exists: the compare-and-set above
+            # refuses it otherwise.
             taken = next((v for v in every if v.version == version), None)
             if taken is not None:
                 if taken.schema_id == schema_id and not taken.deleted:
                     return schema_id
-                raise OperationNotPermittedError(
-                    f"Overwrite of version {version} of subject {subject} is not permitted.",
-                    subject=subject,
-                )
+                # As Confluent's registry: an import writes over the version it names.
+                await tx.purge(subject, [version])
+                purged.add(taken.schema_id)
+                every.remove(taken)
+                schema_id = await self._schema_id(tx, candidate, schema_id)
             await tx.add_version(subject, version, schema_id)
             # As in Confluent's registry: re-registering a soft-deleted schema drops the
             # older deleted version that held the same id (unless something references it).
@@ -157,6 +161,9 @@ class Registry(Configuration):
             ]
             if stale:
                 await tx.purge(subject, stale)
+                purged |= {v.schema_id for v in every if v.version in stale}
+        if purged:
+            self.forget(purged)
         self.cache.put(schema_id, candidate)
         return schema_id
 
@@ -305,6 +312,21 @@ class Registry(Configuration):
         if purges == self._purges and len(found.text) <= MAX_CACHED_TEXT:
             self.stored.put(schema_id, found)
         return found
+
+    async def schema_in(self, schema_id: int, subject: str) -> tuple[StoredSchema, SubjectVersion]:
+        """The schema with ``schema_id`` and the version holding it under ``subject``.
+
+        As Confluent's ``GET /schemas/ids/{id}?subject=``: soft-deleted versions count, the
+        newest of ``subject``'s wins, and when ``subject`` holds no version of the id, any
+        subject version that does answers instead (the first by subject and version).
+        """
+        stored = await self.schema(schema_id)
+        async with self.store.reads() as reads:
+            holders = await reads.usages(schema_id, deleted=True)
+        if not holders:
+            raise SchemaNotFoundError(schema_id)
+        own = [holder for holder in holders if holder.subject == subject]
+        return stored, own[-1] if own else holders[0]
 
     async def usages(self, schema_id: int, *, deleted: bool = False) -> list[SubjectVersion]:
         """The subject versions holding ``schema_id``."""
@@ -473,6 +495,20 @@ async def _lock_for_registration(
 def _require_known(subject: str) -> None:
     if not is_storable(subject):
         raise SubjectNotFoundError(subject)
+
+
+def _reimport_elsewhere(mode: Mode, request: SchemaRequest, existing: SubjectVersion) -> bool:
+    """Whether ``request`` imports the schema ``existing`` holds, by its id, at another version.
+
+    Confluent's registry records the schema at that version too rather than answering the
+    version it has.
+    """
+    return (
+        mode is Mode.IMPORT
+        and request.version is not None
+        and request.version != existing.version
+        and request.id == existing.schema_id
+    )
 
 
 def _check_register_mode(subject: str, mode: Mode, request: SchemaRequest) -> None:

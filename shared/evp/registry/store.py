@@ -86,7 +86,8 @@ class RegistryReads(Protocol):
         """The subject versions holding ``schema_id``, by subject then version."""
 
     async def referenced_by(self, subject: str, version: int) -> list[int]:
-        """Ids of the schemas whose references name ``subject`` at ``version``, sorted."""
+        """Ids of the schemas whose references name ``subject`` at ``version``, sorted;
+        only schemas a live (not soft-deleted) version holds, as in Confluent's registry."""
 
     async def setting(self, kind: Setting, scope: str) -> str | None:
         """The value of ``kind`` set for ``scope`` (a subject or :data:`GLOBAL_SCOPE`)."""
