@@ -39,6 +39,11 @@ Money = Annotated[
 written as a string ("19.99")."""
 
 
+NO_NUL = r"^[^\x00]*$"
+"""A text field's pattern: Postgres text cannot hold a NUL character, so one is refused as a
+bad field (422) rather than reaching the driver (a 500)."""
+
+
 class Page(BaseModel, Generic[T]):
     """One page of a list, newest first; ``next_cursor`` is ``None`` on the last page."""
 

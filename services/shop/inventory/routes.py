@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query
@@ -11,7 +12,7 @@ from evp.avro import Event
 from evp.events import Currency, ProductAdded, StockAdded
 from evp.service import ServiceRuntime, current_runtime
 from evp.web import Conflict, FieldError, InvalidRequest, NotFound, require_admin
-from shop.api import Money, Page
+from shop.api import NO_NUL, Money, Page
 from shop.inventory import tables
 from shop.inventory.domain import InvalidQuantity, Inventory
 from shop.inventory.handlers import SOURCE
@@ -25,7 +26,10 @@ SKU_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$"
 MAX_UNITS_PER_REQUEST = 1_000_000
 
 Sku = Annotated[str, Field(pattern=SKU_PATTERN, examples=["BOOK-1"])]
-Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
+Name = Annotated[
+    str,
+    StringConstraints(strip_whitespace=True, min_length=1, max_length=200, pattern=NO_NUL),
+]
 
 
 class ProductIn(BaseModel):
@@ -89,6 +93,7 @@ async def list_products(
 @router.get("/products/{sku}", summary="One product")
 async def get_product(sku: str, runtime: Runtime) -> ProductOut:
     """The product with the units available now; 404 when there is none."""
+    _check_sku(sku)
     async with runtime.recorder.pool.acquire() as connection:
         found = await tables.product(connection, sku)
     if found is None:
@@ -144,6 +149,7 @@ async def add_product(body: ProductIn, runtime: Runtime) -> ProductOut:
 )
 async def add_stock(sku: str, body: StockIn, runtime: Runtime) -> ProductOut:
     """``quantity`` more units, available at once (``StockAdded``); 404 for an unknown SKU."""
+    _check_sku(sku)
     async with runtime.store.transaction() as transaction:
         connection = transaction.connection
         locked = await tables.lock_product(connection, sku)
@@ -167,6 +173,13 @@ async def add_stock(sku: str, body: StockIn, runtime: Runtime) -> ProductOut:
         product = await tables.product(connection, sku)
     assert product is not None  # its row is locked by this very transaction
     return ProductOut.of(product)
+
+
+def _check_sku(sku: str) -> None:
+    """404 for a path SKU no product can have, before it reaches the database (a NUL in it
+    would fail the query)."""
+    if re.fullmatch(SKU_PATTERN, sku) is None:
+        raise NotFound("product", sku)
 
 
 def _position(cursor: str | None) -> int | None:

@@ -130,8 +130,13 @@ def _read_cursor(cursor: str) -> tuple[datetime.datetime, uuid.UUID]:
     try:
         raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
         created, _, notification_id = raw.partition("|")
-        return datetime.datetime.fromisoformat(created), uuid.UUID(notification_id)
-    except (binascii.Error, UnicodeDecodeError, ValueError):
+        moment = datetime.datetime.fromisoformat(created)
+        # In UTC now: a time that leaves the calendar there (year 1 at +01:00) is a bad
+        # cursor here, not an overflow in the driver.
+        if moment.tzinfo is not None:
+            moment = moment.astimezone(datetime.UTC)
+        return moment, uuid.UUID(notification_id)
+    except (binascii.Error, UnicodeDecodeError, ValueError, OverflowError):
         raise _bad_cursor() from None
 
 

@@ -22,7 +22,7 @@ from evp.events import Currency, OrderLine, OrderPlaced, ShippingAddress
 from evp.service import ServiceRuntime, current_runtime
 from evp.web import Conflict, CurrentAdmin, CurrentUser, FieldError, InvalidRequest, NotFound
 from evp.web.auth import Principal
-from shop.api import Money, Page, event_data
+from shop.api import NO_NUL, Money, Page, event_data
 from shop.orders.domain import SOURCE, Order
 from shop.orders.engine import CancelRequested, SagaState, StepRun, TimelineEntry
 from shop.orders.errors import KeyReused, NotCancellable
@@ -44,14 +44,14 @@ _ORDER_ID_PREFIX = r"^[0-9A-Fa-f-]{1,36}$"
 class LineIn(BaseModel):
     """One line of an order: a SKU of inventory's catalogue and how many."""
 
-    sku: str = Field(min_length=1, max_length=64)
+    sku: str = Field(min_length=1, max_length=64, pattern=NO_NUL)
     quantity: int = Field(gt=0, le=1000)
 
 
 class PaymentIn(BaseModel):
     """How the order is paid: a payment provider's token."""
 
-    token: str = Field(min_length=1, max_length=200)
+    token: str = Field(min_length=1, max_length=200, pattern=NO_NUL)
 
 
 class AddressIn(BaseModel):
@@ -460,15 +460,30 @@ def _saga_event(entry: TimelineEntry) -> SagaEventOut:
 
 
 def _moment(raw: str, field: str) -> datetime.datetime:
-    """An ISO 8601 time (UTC when it names no offset); a 422 naming ``field`` otherwise."""
+    """An ISO 8601 time in UTC (taken as UTC when it names no offset); a 422 naming
+    ``field`` otherwise."""
     try:
-        moment = datetime.datetime.fromisoformat(raw)
-    except ValueError:
+        return _in_utc(datetime.datetime.fromisoformat(raw))
+    except (ValueError, OverflowError):
         raise InvalidRequest(
             f"{field} is not a time",
-            [FieldError(field, "expected an ISO 8601 time, e.g. 2030-01-31T12:00:00Z", "datetime")],
+            [
+                FieldError(
+                    field,
+                    "expected an ISO 8601 time within years 1 to 9999 in UTC,"
+                    " e.g. 2030-01-31T12:00:00Z",
+                    "datetime",
+                )
+            ],
         ) from None
-    return moment if moment.tzinfo is not None else moment.replace(tzinfo=datetime.UTC)
+
+
+def _in_utc(moment: datetime.datetime) -> datetime.datetime:
+    """``moment`` in UTC (a naive one taken as UTC); :class:`OverflowError` when that leaves
+    Python's calendar (year 1 at +01:00), which comparing or storing it would hit later."""
+    if moment.tzinfo is None:
+        return moment.replace(tzinfo=datetime.UTC)
+    return moment.astimezone(datetime.UTC)
 
 
 def _older_than(raw: str, now: datetime.datetime) -> datetime.datetime:
@@ -476,6 +491,11 @@ def _older_than(raw: str, now: datetime.datetime) -> datetime.datetime:
         return now - datetime.timedelta(seconds=float(raw))
     except ValueError:
         return _moment(raw, "query.older_than")
+    except OverflowError:  # inf, or more seconds than the calendar holds
+        raise InvalidRequest(
+            "query.older_than is out of range",
+            [FieldError("query.older_than", "a span within the calendar", "datetime")],
+        ) from None
 
 
 def _cursor_of(item: OrderSummary) -> str:
@@ -486,8 +506,8 @@ def _cursor_of(item: OrderSummary) -> str:
 def _cursor_position(cursor: str) -> tuple[datetime.datetime, uuid.UUID]:
     try:
         placed_at, order_id = base64.urlsafe_b64decode(cursor.encode()).decode().split("|")
-        return datetime.datetime.fromisoformat(placed_at), uuid.UUID(order_id)
-    except (ValueError, binascii.Error, UnicodeDecodeError):
+        return _in_utc(datetime.datetime.fromisoformat(placed_at)), uuid.UUID(order_id)
+    except (ValueError, binascii.Error, UnicodeDecodeError, OverflowError):
         raise InvalidRequest(
             "query.cursor is not a cursor of this list",
             [FieldError("query.cursor", "pass a next_cursor this list gave", "cursor")],

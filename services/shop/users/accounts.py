@@ -1,4 +1,5 @@
-"""Credentials (email, password hash, role) and failed logins, in the users database.
+"""Credentials (email, password hash, role) and failed logins (per email and per client
+address), in the users database.
 
 Every function takes the connection to run on: the one of a store transaction when the
 write must commit with the account's events, a pooled one otherwise.
@@ -18,6 +19,7 @@ from evp.web import Conflict, Role
 __all__ = [
     "Account",
     "EmailTaken",
+    "address_retry_after",
     "change_email",
     "clear_failures",
     "find",
@@ -122,6 +124,12 @@ def _translated(error: asyncpg.UniqueViolationError, email: str) -> Exception:
 
 
 # -- failed logins ------------------------------------------------------------------------
+# Counted twice: per email (stops guessing at one account from many addresses; a successful
+# login clears it) and per client address (stops one address trying a few passwords at
+# many accounts; never cleared by a success, or an attacker's own account would reset it).
+
+_BY_EMAIL = ("users_login_failures", "email")
+_BY_ADDRESS = ("users_login_address_failures", "address")
 
 
 async def login_retry_after(
@@ -132,17 +140,46 @@ async def login_retry_after(
     It may not once ``max_failures`` failures fall within the last ``window_s`` seconds,
     until the oldest of them leaves the window.
     """
+    return await _retry_after(connection, _BY_EMAIL, email, max_failures, window_s)
+
+
+async def address_retry_after(
+    connection: AnyConnection, address: str, *, max_failures: int, window_s: float
+) -> int | None:
+    """Seconds until the client ``address`` may try again, or ``None`` when it may try now
+    (the rule of :func:`login_retry_after`, over the address's failures, whatever emails)."""
+    return await _retry_after(connection, _BY_ADDRESS, address, max_failures, window_s)
+
+
+async def record_failure(
+    connection: AnyConnection, email: str, *, window_s: float, address: str | None = None
+) -> None:
+    """Count one failed login for ``email`` (and for the client ``address``, when known),
+    and forget failures older than the window."""
+    await _record(connection, _BY_EMAIL, email, window_s)
+    if address is not None:
+        await _record(connection, _BY_ADDRESS, address, window_s)
+
+
+async def _retry_after(
+    connection: AnyConnection,
+    counter: tuple[str, str],
+    key: str,
+    max_failures: int,
+    window_s: float,
+) -> int | None:
+    table, column = counter
     row = await connection.fetchrow(
-        """
+        f"""
         SELECT count(*) AS failures,
                extract(epoch FROM min(failed_at) + make_interval(secs => $2)
                                   - clock_timestamp()) AS wait_s
-        FROM (SELECT failed_at FROM users_login_failures
-              WHERE email = $1 AND failed_at > clock_timestamp() - make_interval(secs => $2)
+        FROM (SELECT failed_at FROM {table}
+              WHERE {column} = $1 AND failed_at > clock_timestamp() - make_interval(secs => $2)
               ORDER BY failed_at DESC
               LIMIT $3) AS recent
         """,
-        email,
+        key,
         window_s,
         max_failures,
     )
@@ -151,14 +188,15 @@ async def login_retry_after(
     return max(1, math.ceil(float(row["wait_s"])))
 
 
-async def record_failure(connection: AnyConnection, email: str, *, window_s: float) -> None:
-    """Count one failed login for ``email``, and forget failures older than the window."""
+async def _record(
+    connection: AnyConnection, counter: tuple[str, str], key: str, window_s: float
+) -> None:
+    table, column = counter
     await connection.execute(
-        "DELETE FROM users_login_failures"
-        " WHERE failed_at <= clock_timestamp() - make_interval(secs => $1)",
+        f"DELETE FROM {table} WHERE failed_at <= clock_timestamp() - make_interval(secs => $1)",
         window_s,
     )
-    await connection.execute("INSERT INTO users_login_failures (email) VALUES ($1)", email)
+    await connection.execute(f"INSERT INTO {table} ({column}) VALUES ($1)", key)
 
 
 async def clear_failures(connection: AnyConnection, email: str) -> None:

@@ -11,12 +11,15 @@ from fastapi import APIRouter, Depends, Request, Response
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, SecretStr, StringConstraints
 
 from evp.eventstore import ConcurrencyError, Repository
+from evp.postgres.migrations import AnyConnection
 from evp.service import ServiceRuntime, current_runtime
 from evp.web import CurrentUser, NotFound, RateLimited, Role, Unauthorized
 from evp.web.auth import JWKS_PATH
+from shop.api import NO_NUL
 from shop.users import accounts
 from shop.users.accounts import Account
 from shop.users.domain import MAX_EMAIL_LENGTH, MAX_NAME_LENGTH, User, normalize_email, stream_of
+from shop.users.settings import UsersSettings
 from shop.users.startup import passwords_of, settings_of, signing_keys_of, token_issuer_of
 
 __all__ = ["router"]
@@ -41,7 +44,7 @@ def _password_length(password: SecretStr) -> SecretStr:
 
 Email = Annotated[
     str,
-    Field(max_length=MAX_EMAIL_LENGTH + 64, examples=["ada@example.com"]),
+    Field(max_length=MAX_EMAIL_LENGTH + 64, pattern=NO_NUL, examples=["ada@example.com"]),
     AfterValidator(normalize_email),
 ]
 """An email address, trimmed and lower-cased (one address, one account)."""
@@ -80,7 +83,7 @@ class Credentials(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    email: Annotated[str, Field(min_length=1, max_length=MAX_EMAIL_LENGTH + 64)]
+    email: Annotated[str, Field(min_length=1, max_length=MAX_EMAIL_LENGTH + 64, pattern=NO_NUL)]
     password: Annotated[SecretStr, Field(min_length=1, max_length=1024)]
 
 
@@ -139,22 +142,19 @@ async def register(body: NewUser, runtime: Runtime) -> UserOut:
     summary="Exchange an email and password for an access token",
     responses={
         401: {"description": "The email or password is wrong"},
-        429: {"description": "Too many failed logins for this email; see Retry-After"},
+        429: {
+            "description": "Too many failed logins for this email, or from this client"
+            " address; see Retry-After"
+        },
     },
 )
 async def issue_token(body: Credentials, request: Request, runtime: Runtime) -> TokenOut:
     """A bearer token for the account; each success stores UserLoggedIn."""
     settings = settings_of(runtime)
     email = body.email.strip().lower()
+    address = request.client.host if request.client else None
     async with runtime.recorder.pool.acquire() as connection:
-        wait = await accounts.login_retry_after(
-            connection,
-            email,
-            max_failures=settings.login_max_failures,
-            window_s=settings.login_window_s,
-        )
-        if wait is not None:
-            raise RateLimited("too many failed logins for this email address", retry_after=wait)
+        await _check_login_limits(connection, settings, email, address)
         account = await accounts.find_by_email(connection, email)
     # Verified even when the account is unknown (against a decoy hash): same answer,
     # similar time, so neither tells whether an address has an account.
@@ -162,11 +162,42 @@ async def issue_token(body: Credentials, request: Request, runtime: Runtime) -> 
     verified = await passwords_of(runtime).verify(stored_hash, body.password.get_secret_value())
     if account is None or not verified:
         async with runtime.recorder.pool.acquire() as connection:
-            await accounts.record_failure(connection, email, window_s=settings.login_window_s)
+            await accounts.record_failure(
+                connection, email, window_s=settings.login_window_s, address=address
+            )
         raise Unauthorized("the email address or the password is wrong", token_given=False)
     await _record_login(runtime, account, request)
     token = token_issuer_of(runtime).issue(account.user_id, account.email, account.role)
     return TokenOut(access_token=token.access_token, expires_in=token.expires_in)
+
+
+async def _check_login_limits(
+    connection: AnyConnection, settings: UsersSettings, email: str, address: str | None
+) -> None:
+    """:class:`RateLimited` when the email, or the client address, failed too often lately."""
+    email_wait = await accounts.login_retry_after(
+        connection,
+        email,
+        max_failures=settings.login_max_failures,
+        window_s=settings.login_window_s,
+    )
+    address_wait = (
+        None
+        if address is None
+        else await accounts.address_retry_after(
+            connection,
+            address,
+            max_failures=settings.login_address_max_failures,
+            window_s=settings.login_window_s,
+        )
+    )
+    # When both limits hold, the caller must wait for the later of them.
+    if address_wait is not None and (email_wait is None or address_wait > email_wait):
+        raise RateLimited(
+            "too many failed logins from this client address", retry_after=address_wait
+        )
+    if email_wait is not None:
+        raise RateLimited("too many failed logins for this email address", retry_after=email_wait)
 
 
 async def _record_login(runtime: ServiceRuntime, account: Account, request: Request) -> None:

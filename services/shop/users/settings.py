@@ -22,6 +22,9 @@ class UsersSettings:
     """How long an access token lives (``expires_in``)."""
     login_max_failures: int = 5
     """Failed logins for one email within the window before logins answer 429."""
+    login_address_max_failures: int = 20
+    """Failed logins from one client address (whatever the emails) within the window
+    before logins from it answer 429: a shared address (an office, a NAT) needs room."""
     login_window_s: float = 300.0
     """The window, in seconds, over which failed logins are counted."""
     admin_email: str = DEFAULT_ADMIN_EMAIL
@@ -32,8 +35,9 @@ class UsersSettings:
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> UsersSettings:
         """Read ``USERS_TOKEN_TTL_S``, ``USERS_LOGIN_MAX_FAILURES``,
-        ``USERS_LOGIN_WINDOW_S``, ``USERS_ADMIN_EMAIL``, ``USERS_ADMIN_NAME`` and
-        ``USERS_ADMIN_PASSWORD``; :class:`~evp.settings.SettingsError` names a bad one."""
+        ``USERS_LOGIN_ADDRESS_MAX_FAILURES``, ``USERS_LOGIN_WINDOW_S``, ``USERS_ADMIN_EMAIL``,
+        ``USERS_ADMIN_NAME`` and ``USERS_ADMIN_PASSWORD``; :class:`~evp.settings.SettingsError`
+        names a bad one."""
         env = os.environ if environ is None else environ
         admin_email = (env_str(env, "USERS_ADMIN_EMAIL", DEFAULT_ADMIN_EMAIL) or "").lower()
         if "@" not in admin_email:
@@ -46,6 +50,9 @@ class UsersSettings:
         return cls(
             token_ttl_s=env_int(env, "USERS_TOKEN_TTL_S", 3600, minimum=1),
             login_max_failures=env_int(env, "USERS_LOGIN_MAX_FAILURES", 5, minimum=1),
+            login_address_max_failures=env_int(
+                env, "USERS_LOGIN_ADDRESS_MAX_FAILURES", 20, minimum=1
+            ),
             login_window_s=window,
             admin_email=admin_email,
             admin_name=env_str(env, "USERS_ADMIN_NAME", "Administrator") or "Administrator",

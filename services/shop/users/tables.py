@@ -1,5 +1,5 @@
-"""The users database's own tables, beside the event store's: credentials, failed logins,
-signing keys."""
+"""The users database's own tables, beside the event store's: credentials, failed logins
+(per email and per client address), signing keys."""
 
 from __future__ import annotations
 
@@ -49,6 +49,22 @@ MIGRATIONS = (
             private_key bytea       NOT NULL,
             created_at  timestamptz NOT NULL DEFAULT clock_timestamp()
         );
+        """,
+    ),
+    Migration(
+        4,
+        "login_address_failures",
+        """
+        -- Failed logins per client address, whatever the email: apart from the per-email
+        -- count because a successful login clears that one, and must not clear this one.
+        CREATE TABLE users_login_address_failures (
+            address   text        NOT NULL,
+            failed_at timestamptz NOT NULL DEFAULT clock_timestamp()
+        );
+        CREATE INDEX users_login_address_failures_address_idx
+            ON users_login_address_failures (address, failed_at);
+        CREATE INDEX users_login_address_failures_failed_at_idx
+            ON users_login_address_failures (failed_at);
         """,
     ),
 )
