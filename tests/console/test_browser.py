@@ -61,10 +61,8 @@ def placed_order(browser: Any, console_platform: dict[str, Any]) -> dict[str, st
     WebDriverWait(browser, PAGE_TIMEOUT).until(
         ec.text_to_be_present_in_element((By.ID, "signed-in"), email)
     )
-    product = WebDriverWait(browser, PAGE_TIMEOUT).until(
-        ec.element_to_be_clickable((By.CSS_SELECTOR, "#products [data-sku] .add-to-cart"))
-    )
-    product.click()
+    # Clicked in the same script that finds it: the product grid re-renders as it polls.
+    WebDriverWait(browser, PAGE_TIMEOUT).until(lambda driver: driver.execute_script(_ADD_TO_CART))
     WebDriverWait(browser, PAGE_TIMEOUT).until(
         ec.element_to_be_clickable((By.ID, "place-order"))
     ).click()
@@ -92,32 +90,58 @@ def test_the_overview_lists_every_process_ready(
     names = {"users", "orders", "inventory", "payments", "notifications", "analytics"}
 
     def all_healthy(driver: Any) -> bool:
-        rows = driver.find_elements(By.CSS_SELECTOR, "#processes tbody tr")
-        healthy = {
-            row.find_element(By.CSS_SELECTOR, "td strong").text
-            for row in rows
-            if "process-ready" in row.get_attribute("class")
-            or "process-up" in row.get_attribute("class")
-        }
-        return healthy >= names | {"registry", "broker", "smtp"}
+        healthy = driver.execute_script(
+            "return [...document.querySelectorAll('#processes tbody tr')]"
+            ".filter(r => r.matches('.process-ready, .process-up'))"
+            ".map(r => r.querySelector('td strong').textContent)"
+        )
+        return set(healthy) >= names | {"registry", "broker", "smtp"}
 
     WebDriverWait(browser, PAGE_TIMEOUT).until(all_healthy)
+
+
+# The pages re-render as they poll, so what a test reads of one is read in one script:
+# elements found in one call may be gone (stale) by the next.
+_ORDER = """
+const status = document.getElementById("order-status");
+const timeline = document.getElementById("order-timeline");
+return status && [status.dataset.orderId, status.dataset.status, timeline.textContent];
+"""
+_SAGA = """
+const rows = [...document.querySelectorAll("table.saga-events tbody tr[data-event-id]")];
+return {
+  steps: Object.fromEntries([...document.querySelectorAll("#saga-steps [data-step]")]
+    .map(s => [s.dataset.step, s.dataset.state])),
+  types: rows.map(r => r.cells[1].textContent),
+  causes: rows.map(r => r.cells[5].textContent),
+};
+"""
+_ADD_TO_CART = """
+const button = document.querySelector("#products [data-sku] .add-to-cart");
+if (button) button.click();
+return Boolean(button);
+"""
+_OPEN_MAIL = """
+const row = [...document.querySelectorAll("#mail-list tbody tr")]
+  .find(r => r.textContent.includes(arguments[0]));
+if (row) row.click();
+return Boolean(row);
+"""
 
 
 def test_an_order_placed_from_the_shop_page_reaches_its_terminal_state_on_screen(
     browser: Any, console_platform: dict[str, Any], placed_order: dict[str, str]
 ) -> None:
     """The order placed with a card that pays shows CONFIRMED, with its saga's events."""
-    WebDriverWait(browser, SAGA_TIMEOUT).until(
+    shown = WebDriverWait(browser, SAGA_TIMEOUT).until(
         lambda driver: (
-            driver.find_element(By.ID, "order-status").get_attribute("data-status")
-            in ("CONFIRMED", "CANCELLED")
+            ((found := driver.execute_script(_ORDER)) and found[1] in ("CONFIRMED", "CANCELLED"))
+            and found
         )
     )
-    status = browser.find_element(By.ID, "order-status")
-    assert status.get_attribute("data-order-id") == placed_order["order_id"]
-    assert status.get_attribute("data-status") == "CONFIRMED"
-    timeline = browser.find_element(By.ID, "order-timeline").text
+    order_id, status, timeline = shown
+    assert order_id == placed_order["order_id"]
+    assert status == "CONFIRMED"
     assert "OrderPlaced" in timeline
     assert "OrderConfirmed" in timeline
     assert _errors(browser) == []
@@ -129,28 +153,20 @@ def test_the_saga_page_shows_the_orders_timeline(
     """Each step that ran succeeded, and every event is listed with what caused it."""
     order_id = placed_order["order_id"]
     _open(browser, console_platform, f"sagas/{order_id}", "table.saga-events tbody tr")
-
-    def confirmed(driver: Any) -> bool:
-        text = driver.find_element(By.CSS_SELECTOR, "table.saga-events").text
-        return "OrderConfirmed" in text
-
-    WebDriverWait(browser, SAGA_TIMEOUT).until(confirmed)
-    steps = {
-        step.get_attribute("data-step"): step.get_attribute("data-state")
-        for step in browser.find_elements(By.CSS_SELECTOR, "#saga-steps [data-step]")
-    }
+    saga = WebDriverWait(browser, SAGA_TIMEOUT).until(
+        lambda driver: (
+            (found := driver.execute_script(_SAGA))["types"][-1:] == ["OrderConfirmed"] and found
+        )
+    )
     # The happy path runs hold, payment and reservation; release only undoes a hold.
-    assert steps == {
+    assert saga["steps"] == {
         "hold": "succeeded",
         "payment": "succeeded",
         "reservation": "succeeded",
         "release": "pending",
-    }, steps
-    rows = browser.find_elements(By.CSS_SELECTOR, "table.saga-events tbody tr[data-event-id]")
-    types = [row.find_elements(By.TAG_NAME, "td")[1].text for row in rows]
-    assert types[0] == "OrderPlaced", types
-    assert types[-1] == "OrderConfirmed", types
-    causes = [row.find_elements(By.TAG_NAME, "td")[5].text for row in rows]
+    }, saga
+    assert saga["types"][0] == "OrderPlaced", saga
+    causes = saga["causes"]
     assert causes[0] == "a request"
     assert all(cause and cause != "a request" for cause in causes[1:]), causes
     assert _errors(browser) == []
@@ -161,12 +177,9 @@ def test_the_mailbox_shows_the_welcome_email(
 ) -> None:
     """The customer's welcome email, received by the SMTP sink, is listed and readable."""
     _open(browser, console_platform, "mailbox", PAGES["mailbox"])
-
-    def listed(driver: Any) -> Any:
-        rows = driver.find_elements(By.CSS_SELECTOR, "#mail-list tbody tr")
-        return next((row for row in rows if placed_order["email"] in row.text), False)
-
-    WebDriverWait(browser, SAGA_TIMEOUT).until(listed).click()
+    WebDriverWait(browser, SAGA_TIMEOUT).until(
+        lambda driver: driver.execute_script(_OPEN_MAIL, placed_order["email"])
+    )
     WebDriverWait(browser, PAGE_TIMEOUT).until(
         ec.text_to_be_present_in_element((By.ID, "mail"), "Ada Shopper")
     )

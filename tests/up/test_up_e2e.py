@@ -63,7 +63,9 @@ def test_the_platform_boots_serves_and_stops_on_sigterm(tmp_path: Path) -> None:
     try:
         state = _wait_for_services(state_path, process)
         # Seeding comes after the services are listed; the catalogue is there once seeded.
-        with httpx.Client(timeout=10) as client:
+        # Idle connections dropped before uvicorn's 5 s keep-alive ends: otherwise a request
+        # sent as the server closes one fails with "Server disconnected" on a slow machine.
+        with httpx.Client(timeout=10, limits=httpx.Limits(keepalive_expiry=2.0)) as client:
             for service in SERVICES:
                 ready = client.get(f"{state['services'][service]}/health/ready")
                 assert ready.status_code == 200, (service, ready.text)

@@ -74,7 +74,10 @@ def console_app(
             schema_registry_url=platform.registry,
             topic_prefix=platform.topic_prefix,
         )
-        async with httpx.AsyncClient(timeout=10.0) as client:
+        # Idle connections are dropped before the services' 5 s keep-alive (uvicorn's) ends,
+        # so a request never goes out on a connection the server is closing.
+        limits = httpx.Limits(keepalive_expiry=2.0)
+        async with httpx.AsyncClient(timeout=10.0, limits=limits) as client:
             catalogue = _CatalogueCache(platform, client)
             topics = await asyncio.to_thread(catalogue.topics)
             dead_letters = DeadLetters(settings, topics)
