@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed
 EVP := $(BIN)/evp
 PACKAGES := shared/evp codegen/evp_codegen services/shop
 
-.PHONY: install test lint typecheck unit demo bench codegen gate up clean
+.PHONY: install test lint typecheck unit demo chaos bench codegen gate up clean
 
 install: $(STAMP)
 
@@ -42,6 +42,10 @@ gate: $(STAMP)
 
 demo: $(STAMP)
 	$(EVP) demo
+
+# 500 orders while every process is SIGKILLed once and one is paused (see README, `evp chaos`).
+chaos: $(STAMP)
+	$(EVP) chaos --pause
 
 bench: $(STAMP)
 	$(BIN)/python -m evp.bench

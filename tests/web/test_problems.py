@@ -12,7 +12,12 @@ from fastapi.testclient import TestClient
 
 from evp.avro.errors import EncodeError
 from evp.errors import EvpError
-from evp.eventstore.errors import AggregateNotFound, ConcurrencyError, RecorderError
+from evp.eventstore.errors import (
+    AggregateNotFound,
+    ConcurrencyError,
+    RecorderError,
+    StoreUnavailable,
+)
 from evp.messaging.errors import RegistryUnavailable
 from evp.web import (
     PROBLEM_CONTENT_TYPE,
@@ -70,6 +75,7 @@ def assert_problem(response: Answer, status: int) -> dict[str, object]:
         (EncodeError("too many places", record="Order", field_path="total"), 422),
         (RegistryUnavailable("down", registry="http://registry"), 503),
         (RecorderError("disk full", operation="append"), 500),
+        (StoreUnavailable("connection refused", operation="append"), 503),
         (EvpError("anything else"), 500),
     ],
 )

@@ -32,6 +32,7 @@ _COMMAND_MODULES = (
     "evp.cli.up",
     "evp.cli.doctor",
     "evp.cli.demo",
+    "evp.cli.chaos",
 )
 COMMANDS_GROUP = "evp.commands"
 

@@ -106,17 +106,21 @@ class ShopClient:
         if answer.status_code != 201:
             raise ShopError(f"add {sku}", answer)
 
-    async def place(self, order: PlannedOrder, auth: Mapping[str, str]) -> str:
+    async def place(
+        self, order: PlannedOrder, auth: Mapping[str, str], *, idempotency_key: str | None = None
+    ) -> str:
         """``POST /orders``: the order id (202). A 422 while orders has not yet learnt a new
-        product's price is retried."""
+        product's price is retried. With ``idempotency_key`` the caller may also retry a
+        request whose answer it did not get: orders answers the first order again."""
         body = {
             "lines": [{"sku": sku, "quantity": quantity} for sku, quantity in order.lines],
             "payment": {"token": order.token},
         }
+        headers = {**auth, **({"Idempotency-Key": idempotency_key} if idempotency_key else {})}
         async with asyncio.timeout(_PRICE_WAIT_S):
             while True:
                 answer = await self.http.post(
-                    self._url("orders", "/orders"), json=body, headers=auth
+                    self._url("orders", "/orders"), json=body, headers=headers
                 )
                 if answer.status_code == 202:
                     return str(answer.json()["order_id"])

@@ -25,6 +25,7 @@ __all__ = [
     "payments",
     "stock",
     "terminal_once",
+    "verdict",
 ]
 
 TERMINAL = {"CONFIRMED": "OrderConfirmed", "CANCELLED": "OrderCancelled"}
@@ -109,7 +110,7 @@ def terminal_once(seen: Observation) -> Verdict:
         elif ends != [TERMINAL[order.status]]:
             offenders.append(f"{order.order_id}: {order.status} but timeline ends {ends}")
     by_status = Counter(order.status or "NO ANSWER" for order in seen.orders)
-    return _verdict(
+    return verdict(
         "each order terminal exactly once",
         offenders,
         placed=len(seen.orders),
@@ -130,7 +131,7 @@ def stock(seen: Observation) -> Verdict:
             offenders.append(
                 f"{sku}: added {added} != available {available} + confirmed {confirmed[sku]}"
             )
-    return _verdict(
+    return verdict(
         "no stock oversold or leaked",
         offenders,
         skus=len(seen.stock_added),
@@ -168,7 +169,7 @@ def payments(seen: Observation) -> Verdict:
         offenders.insert(0, f"charged {charged} - refunded {refunded} != {confirmed_total}")
     if seen.charge_events is not None and seen.charge_events != charges:
         offenders.insert(0, f"{seen.charge_events} PaymentProcessed events for {charges} charges")
-    return _verdict(
+    return verdict(
         "charges minus refunds equal confirmed totals",
         offenders,
         charged=str(charged),
@@ -197,7 +198,7 @@ def emails(seen: Observation) -> Verdict:
     for customer in seen.customers:
         if welcomes[customer.lower()] != 1:
             offenders.append(f"{customer}: {welcomes[customer.lower()]} welcome email(s)")
-    return _verdict(
+    return verdict(
         "one email per terminal order",
         offenders,
         received=len(seen.emails),
@@ -211,7 +212,7 @@ def emails(seen: Observation) -> Verdict:
 def dead_letters(seen: Observation) -> Verdict:
     """No event was dead-lettered."""
     offenders = [f"{topic}: {n}" for topic, n in sorted(seen.dead_letters.items()) if n]
-    return _verdict(
+    return verdict(
         "no dead letters",
         offenders,
         topics=len(seen.dead_letters),
@@ -224,7 +225,8 @@ def check_all(seen: Observation) -> list[Verdict]:
     return [terminal_once(seen), stock(seen), payments(seen), emails(seen), dead_letters(seen)]
 
 
-def _verdict(name: str, offenders: list[str], **figures: Any) -> Verdict:
+def verdict(name: str, offenders: list[str], **figures: Any) -> Verdict:
+    """The verdict ``name``: passed when there are no ``offenders`` (the first few are kept)."""
     shown = offenders[:_SHOWN]
     if len(offenders) > _SHOWN:
         shown.append(f"... and {len(offenders) - _SHOWN} more")

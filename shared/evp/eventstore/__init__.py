@@ -21,6 +21,7 @@ from evp.eventstore.errors import (
     ProjectionNotFound,
     PublishFailed,
     RecorderError,
+    StoreUnavailable,
     StreamNotParked,
     UnknownEventType,
 )
@@ -95,6 +96,7 @@ __all__ = [
     "RelayStats",
     "Repository",
     "ServiceDatabase",
+    "StoreUnavailable",
     "StoredEvent",
     "StoredSchemas",
     "StreamNotParked",

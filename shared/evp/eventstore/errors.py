@@ -6,6 +6,7 @@ import uuid
 from collections.abc import Sequence
 
 from evp.errors import EvpError
+from evp.messaging.errors import DependencyUnavailable
 
 __all__ = [
     "AggregateNotFound",
@@ -15,6 +16,7 @@ __all__ = [
     "ProjectionNotFound",
     "PublishFailed",
     "RecorderError",
+    "StoreUnavailable",
     "StreamNotParked",
     "UnknownEventType",
 ]
@@ -60,6 +62,14 @@ class RecorderError(EventStoreError):
     def __init__(self, message: str, *, operation: str) -> None:
         super().__init__(message, operation=operation)
         self.operation = operation
+
+
+class StoreUnavailable(RecorderError, DependencyUnavailable):
+    """The database could not be reached (down, restarting, the connection dropped).
+
+    Nothing was wrong with what was asked, so asking again later may succeed: a handler
+    meeting it waits for the database instead of using up its retries.
+    """
 
 
 class AggregateNotFound(EventStoreError):

@@ -18,6 +18,7 @@ __all__ = [
     "BusStateError",
     "DeadLetterNotFound",
     "DeliveryFailed",
+    "DependencyUnavailable",
     "HandlerTimedOut",
     "IncompatibleSchema",
     "InvalidSubscription",
@@ -57,7 +58,16 @@ class IncompatibleSchema(MessagingError):
         return "\n  ".join([super().__str__(), *self.reasons])
 
 
-class RegistryUnavailable(MessagingError):
+class DependencyUnavailable(MessagingError):
+    """Something a handler needs (its database, the registry) cannot be reached for now.
+
+    It is not the message's fault: a handler attempt failing with it is tried again after
+    a backoff for as long as the dependency is away, without using up the handler's
+    retries, so the message is never dead-lettered for it.
+    """
+
+
+class RegistryUnavailable(DependencyUnavailable):
     """The schema registry could not be asked (unreachable, or it answered with an error)."""
 
     def __init__(self, detail: str, *, registry: str, status: int | None = None) -> None:

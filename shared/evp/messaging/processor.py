@@ -6,8 +6,8 @@ retrying with backoff -> on failure, a dead letter confirmed by Kafka. A plan is
 per writer schema id, off the event loop when the registry must be asked; the ids come from
 untrusted bytes, so the plans kept are bounded and concurrent askers of one id share one
 registry call. Only transient trouble (the registry unreachable, a dead letter not
-confirmed) is retried without end; it gives the message up only when the consumer stops,
-leaving it uncommitted for redelivery.
+confirmed, a handler's database or registry away) is retried without end; it gives the
+message up only when the consumer stops, leaving it uncommitted for redelivery.
 
 A handler attempt has a deadline (the route's ``timeout``). Wrapping each call in
 ``asyncio.timeout`` would cost a timer per message (about 4 us, a sixth of the consume
@@ -38,6 +38,7 @@ from evp.messaging.errors import (
     TOO_LARGE_CODES,
     BrokerError,
     DeliveryFailed,
+    DependencyUnavailable,
     HandlerTimedOut,
     RegistryUnavailable,
 )
@@ -224,33 +225,44 @@ class MessageProcessor:
         *,
         slot: Slot,
     ) -> None:
-        """After attempt 1 failed with ``failure``: retry with backoff, then dead-letter."""
+        """After attempt 1 failed with ``failure``: retry with backoff, then dead-letter.
+
+        An attempt that failed because a dependency is away (:class:`DependencyUnavailable`)
+        does not count: it is repeated once the backoff has passed, for as long as it
+        takes, and the message is never dead-lettered for it.
+        """
         attempt = 1
+        waits = 0
         while True:
-            if attempt > route.retries:
-                _log.error(
-                    "%s failed %d time(s) on %s at %s[%d]@%d; dead-lettering it",
+            if isinstance(failure, DependencyUnavailable):
+                waits += 1
+                await self._wait_out(failure, waits)  # raises Abandoned when stopping
+            else:
+                waits = 0
+                if attempt > route.retries:
+                    _log.error(
+                        "%s failed %d time(s) on %s at %s[%d]@%d; dead-lettering it",
+                        route.name,
+                        attempt,
+                        event.FULL_NAME,
+                        *position(message),
+                        exc_info=failure,
+                    )
+                    await self._dead_letter(message, Reason.HANDLER_FAILED, failure, attempt)
+                    return
+                _log.warning(
+                    "%s failed on %s (attempt %d of %d): %s",
                     route.name,
-                    attempt,
                     event.FULL_NAME,
-                    *position(message),
-                    exc_info=failure,
+                    attempt,
+                    route.retries + 1,
+                    failure,
                 )
-                await self._dead_letter(message, Reason.HANDLER_FAILED, failure, attempt)
-                return
-            _log.warning(
-                "%s failed on %s (attempt %d of %d): %s",
-                route.name,
-                event.FULL_NAME,
-                attempt,
-                route.retries + 1,
-                failure,
-            )
-            if self._stopping():
-                # Neither handled nor dead-lettered: left uncommitted, for redelivery.
-                raise Abandoned(f"stopping before retry {attempt} of {route.name}")
-            await asyncio.sleep(self._backoff.delay(attempt))
-            attempt += 1
+                if self._stopping():
+                    # Neither handled nor dead-lettered: left uncommitted, for redelivery.
+                    raise Abandoned(f"stopping before retry {attempt} of {route.name}")
+                await asyncio.sleep(self._backoff.delay(attempt))
+                attempt += 1
             token = enter_handling(event)
             slot.deadline = time.monotonic() + route.timeout
             try:

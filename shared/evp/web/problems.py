@@ -27,7 +27,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from evp.avro.errors import EncodeError
 from evp.errors import EvpError
 from evp.eventstore.errors import AggregateNotFound, ConcurrencyError, DuplicateEventError
-from evp.messaging.errors import DeliveryFailed, RegistryUnavailable
+from evp.messaging.errors import DeliveryFailed, DependencyUnavailable, RegistryUnavailable
 from evp.web.errors import (
     Conflict,
     FieldError,
@@ -74,6 +74,8 @@ STATUS_BY_ERROR: Mapping[type[EvpError], int] = MappingProxyType(
         AggregateNotFound: 404,
         EncodeError: 422,
         RegistryUnavailable: 503,
+        # The database (or another dependency) is away for now: try again, not a bug.
+        DependencyUnavailable: 503,
         DeliveryFailed: 503,
     }
 )

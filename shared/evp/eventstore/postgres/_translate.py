@@ -14,6 +14,7 @@ from evp.eventstore.errors import (
     DuplicateEventError,
     EventStoreError,
     RecorderError,
+    StoreUnavailable,
 )
 from evp.eventstore.postgres._statements import Append, stream_version
 from evp.postgres.migrations import AnyConnection
@@ -21,6 +22,16 @@ from evp.postgres.migrations import AnyConnection
 __all__ = ["DRIVER_ERRORS", "append_error", "driver_error", "rollback"]
 
 DRIVER_ERRORS = (asyncpg.PostgresError, asyncpg.InterfaceError, OSError)
+# The server is away, not the statement wrong: no socket to connect to, a connection
+# dropped mid-operation (class 08), a server starting up, shutting down or restarted
+# (57P01-57P03). The same call may succeed once it is back.
+_UNAVAILABLE = (
+    OSError,
+    asyncpg.PostgresConnectionError,
+    asyncpg.CannotConnectNowError,
+    asyncpg.exceptions.AdminShutdownError,
+    asyncpg.exceptions.CrashShutdownError,
+)
 
 _STREAM_VERSION_KEY = "evp_events_stream_version_key"
 _STREAM_VERSION = "stream_version"
@@ -82,4 +93,7 @@ async def rollback(transaction: Any) -> None:
 
 
 def driver_error(operation: str, error: BaseException) -> RecorderError:
-    return RecorderError(f"event store {operation} failed: {error}", operation=operation)
+    message = f"event store {operation} failed: {error}"
+    if isinstance(error, _UNAVAILABLE):
+        return StoreUnavailable(message, operation=operation)
+    return RecorderError(message, operation=operation)
