@@ -1,4 +1,4 @@
-"""``evp chaos``, CI-sized: 60 orders under four faults, every invariant PASS, exit 0."""
+"""``evp chaos``, CI-sized: 40 orders under four faults, every invariant PASS, exit 0."""
 
 from __future__ import annotations
 
@@ -17,7 +17,7 @@ def test_a_small_chaos_run_holds_every_invariant(tmp_path: Path) -> None:
     report = tmp_path / "chaos.json"
     # Seed 34 kills the registry, orders and notifications, then pauses inventory.2 (its
     # group rebalances to inventory); tests/chaos/test_schedule.py checks any seed's rules.
-    argv = [sys.executable, "-m", "evp.cli.main", "chaos", "--orders", "60", "--rate", "1"]
+    argv = [sys.executable, "-m", "evp.cli.main", "chaos", "--orders", "40", "--rate", "2"]
     argv += ["--faults", "3", "--pause", "--pause-seconds", "35", "--replicas", "inventory=2"]
     argv += ["--poison", "1", "--seed", "34", "--bound", "90", "--json", str(report)]
     done = subprocess.run(argv, cwd=REPO, capture_output=True, text=True, timeout=420, check=False)
@@ -36,5 +36,5 @@ def test_a_small_chaos_run_holds_every_invariant(tmp_path: Path) -> None:
         ("inventory.2", "SIGSTOP"),
     }
     assert all(f["back"] for f in faults)
-    assert doc["orders"]["placed"] == 60
+    assert doc["orders"]["placed"] == 40
     assert "ALL INVARIANTS HOLD" in done.stdout
