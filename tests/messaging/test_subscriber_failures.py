@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import hashlib
+import threading
 from typing import Any, ClassVar
 
 import pytest
@@ -193,3 +195,33 @@ async def test_a_fetch_loop_that_fails_is_restarted_and_says_so(
     assert "simulated fatal error" in unhealthy.detail
     assert healthy.ok
     assert subscriber.fetch_restarts == 1
+
+
+class _StuckClosingConsumer(Consumer):  # type: ignore[misc]
+    """A consumer whose close() does not return until the test lets it."""
+
+    release = threading.Event()
+
+    def close(self, *args: Any, **kwargs: Any) -> Any:
+        _StuckClosingConsumer.release.wait(30)
+        return super().close(*args, **kwargs)
+
+
+async def test_a_close_that_does_not_return_is_left_behind_at_stop(
+    messaging_settings: MessagingSettings,
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """Stopping waits ``close_timeout`` for the consumer to leave its group, not forever."""
+    _StuckClosingConsumer.release.clear()
+    monkeypatch.setattr(subscriber_module, "Consumer", _StuckClosingConsumer)
+    bus = EventBus(dataclasses.replace(messaging_settings, close_timeout=0.5), service="test")
+    bus.subscriber(group="readers", events=(OrderPlaced,))(EventRecorder())
+    try:
+        async with asyncio.timeout(10):
+            async with bus:
+                (subscriber,) = bus.subscribers
+                await subscriber.wait_assigned()
+    finally:
+        _StuckClosingConsumer.release.set()
+    assert "group readers: leaving the group took more than" in caplog.text

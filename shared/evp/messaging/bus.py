@@ -326,6 +326,7 @@ class EventBus:
             max_in_flight=settings.max_in_flight,
             shutdown_timeout=settings.shutdown_timeout,
             commit_interval=settings.commit_interval,
+            close_timeout=settings.close_timeout,
             metrics=self.metrics,
         )
         holder.append(subscriber)

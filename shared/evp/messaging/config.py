@@ -69,6 +69,9 @@ class MessagingSettings:
     """Seconds one handler attempt may run before it is cut off and counts as failed."""
     shutdown_timeout: float = 10.0
     """Seconds running handlers get to finish when the bus stops before being cut off."""
+    close_timeout: float = 30.0
+    """Seconds a consumer gets to commit and leave its group at stop before it is left
+    behind (what it did not commit is redelivered)."""
     max_in_flight: int = 1000
     """Messages a consumer holds fetched but not yet handled; it stops fetching beyond this."""
     commit_interval: float = 0.2
@@ -107,6 +110,7 @@ class MessagingSettings:
             retry_backoff=env_float(env, "EVP_RETRY_BACKOFF_S", 0.1),
             handler_timeout=env_float(env, "EVP_HANDLER_TIMEOUT_S", 30.0),
             shutdown_timeout=env_float(env, "EVP_SHUTDOWN_TIMEOUT_S", 10.0),
+            close_timeout=env_float(env, "EVP_CLOSE_TIMEOUT_S", 30.0),
             max_in_flight=env_int(env, "EVP_MAX_IN_FLIGHT", 1000, minimum=1),
             commit_interval=env_float(env, "EVP_COMMIT_INTERVAL_S", 0.2),
             session_timeout_ms=_optional_int(env, "EVP_KAFKA_SESSION_TIMEOUT_MS"),

@@ -53,6 +53,9 @@ _POLL_S = 0.1
 _BATCH = 500
 _RELEASE_EVERY = 100  # messages handled before a worker hands capacity back
 _RESTART_BACKOFF = Backoff(0.1, 5.0)
+# Leaving the group commits and waits for the coordinator; librdkafka bounds neither
+# wait by itself, and a close that never returns would hold the process's stop forever.
+_CLOSE_TIMEOUT_S = 30.0
 
 
 class SubscriberHealth:
@@ -108,6 +111,7 @@ class Subscriber:
         max_in_flight: int,
         shutdown_timeout: float,
         commit_interval: float = 0.2,
+        close_timeout: float = _CLOSE_TIMEOUT_S,
         metrics: ServiceMetrics | None = None,
     ) -> None:
         self.group = group
@@ -117,6 +121,7 @@ class Subscriber:
         self._max_in_flight = max_in_flight
         self._shutdown_timeout = shutdown_timeout
         self._commit_interval = commit_interval
+        self._close_timeout = close_timeout
         self._metrics = metrics
         self._consumer: Consumer | None = None
         # Rebalance callbacks run in whichever thread called consume(): the loop's or the
@@ -249,8 +254,36 @@ class Subscriber:
             await asyncio.gather(watchdog, return_exceptions=True)
         waiter, self._waiter = self._waiter, None
         assert waiter is not None
-        await asyncio.get_running_loop().run_in_executor(waiter, self._close, consumer)
         waiter.shutdown()
+        await self._leave(consumer)
+
+    async def _leave(self, consumer: Consumer) -> None:
+        """Commit and leave the group, giving up after ``close_timeout``.
+
+        The close runs on a daemon thread of its own: one that never returns is left
+        behind, so neither this stop nor the interpreter's exit waits for it. What it did
+        not commit is redelivered, and the group expires the member after its session.
+        """
+        loop = asyncio.get_running_loop()
+        closed = loop.create_future()
+
+        def close() -> None:
+            try:
+                self._close(consumer)
+            finally:
+                with contextlib.suppress(RuntimeError):  # the loop is gone: nobody waits
+                    loop.call_soon_threadsafe(_settle, closed)
+
+        threading.Thread(target=close, name=f"evp-close-{self.group}", daemon=True).start()
+        try:
+            await asyncio.wait_for(asyncio.shield(closed), self._close_timeout)
+        except TimeoutError:
+            _log.error(
+                "group %s: leaving the group took more than %.0f s; left behind "
+                "(what it had not committed is redelivered)",
+                self.group,
+                self._close_timeout,
+            )
 
     # -- fetching (on the event loop) --------------------------------------------------------
 
@@ -498,6 +531,11 @@ class Subscriber:
             consumer.close()
         except (KafkaException, RuntimeError) as error:
             _log.warning("group %s: close failed: %s", self.group, error)
+
+
+def _settle(future: asyncio.Future[None]) -> None:
+    if not future.done():
+        future.set_result(None)
 
 
 def _names(partitions: list[TopicPartition]) -> str:
