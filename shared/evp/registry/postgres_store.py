@@ -28,6 +28,7 @@ import asyncpg
 
 from evp.postgres import load_migrations, migrate
 from evp.postgres.migrations import AnyConnection
+from evp.postgres.pool import close_pool
 from evp.registry.errors import OperationNotPermittedError, StoreError, StoreTimeoutError
 from evp.registry.purge_watch import CHANNEL, Forget, PurgeWatch, payload_of
 from evp.registry.store import (
@@ -128,7 +129,7 @@ class PostgresRegistryStore:
 
     async def close(self) -> None:
         """Close every pooled connection."""
-        await self._pool.close()
+        await close_pool(self._pool)
 
 
 async def _keep_session(connection: asyncpg.Connection) -> None:

@@ -28,6 +28,7 @@ from evp.eventstore.postgres.transaction import PostgresTransaction, run_transac
 from evp.eventstore.recorder import NewEvent, ParkedStream, StoredEvent
 from evp.postgres import load_migrations, migrate
 from evp.postgres.migrations import AnyConnection
+from evp.postgres.pool import close_pool
 
 __all__ = ["MIGRATIONS_COMPONENT", "MIGRATIONS_PACKAGE", "PostgresRecorder"]
 
@@ -65,7 +66,7 @@ class PostgresRecorder:
 
     async def close(self) -> None:
         """Close every pooled connection."""
-        await self._pool.close()
+        await close_pool(self._pool)
 
     # -- streams ------------------------------------------------------------------------
 
