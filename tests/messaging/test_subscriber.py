@@ -314,6 +314,27 @@ async def test_a_graceful_stop_commits_what_was_handled(
         assert await again.wait_for(1) == [later]
 
 
+async def test_a_member_joining_a_topic_read_to_its_end_reports_no_lag(
+    messaging_settings: MessagingSettings,
+) -> None:
+    """Lag counts from the group's committed offsets, not from the partition's start."""
+    first = order_placed()
+    earlier = [first, *(order_placed(order_id=first.order_id) for _ in range(4))]
+    recorder = EventRecorder()
+    async with _bus(messaging_settings, recorder, OrderPlaced) as bus:
+        await bus.publish_batch(earlier)
+        await recorder.wait_for(5)
+    async with _bus(messaging_settings, EventRecorder(), OrderPlaced) as bus:
+        (subscriber,) = bus.subscribers
+        await subscriber.wait_assigned()
+        async with asyncio.timeout(10):
+            while not subscriber.lag() or any(subscriber.lag().values()):
+                await asyncio.sleep(0.05)
+        lag = subscriber.lag()
+    assert lag
+    assert set(lag.values()) == {0}
+
+
 async def test_correlation_and_causation_follow_a_chain_of_two_handlers(
     messaging_settings: MessagingSettings,
 ) -> None:

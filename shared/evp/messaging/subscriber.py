@@ -56,6 +56,8 @@ _RESTART_BACKOFF = Backoff(0.1, 5.0)
 # Leaving the group commits and waits for the coordinator; librdkafka bounds neither
 # wait by itself, and a close that never returns would hold the process's stop forever.
 _CLOSE_TIMEOUT_S = 30.0
+_LEARN_STARTS_S = 0.5
+_BROKER_TIMEOUT_S = 5.0
 
 
 class SubscriberHealth:
@@ -83,6 +85,7 @@ class _Partition:
         "rewound_to",
         "scheduled",
         "slot",
+        "start",
         "topic_partition",
     )
 
@@ -93,6 +96,7 @@ class _Partition:
         self.revoked = False
         self.done = -1  # the next offset to commit; -1 until a message is done
         self.committed = -1
+        self.start = -1  # where the member starts reading; -1 until learnt from the broker
         self.slot = Slot()  # one worker at a time per partition, so one slot
         self.failures = 0  # processing failures in a row, for the backoff
         self.rewound_to: int | None = None  # sought back here; later offsets are stale
@@ -138,6 +142,7 @@ class Subscriber:
         self._loop: asyncio.AbstractEventLoop | None = None
         self._halted = asyncio.Event()
         self._watchdog: asyncio.Task[None] | None = None
+        self._starts: asyncio.Task[None] | None = None
         self._active: set[Slot] = set()
         self._fetch_error: BaseException | None = None
         self.fetch_restarts = 0
@@ -181,7 +186,7 @@ class Subscriber:
                 continue
             if high is None or high < 0:
                 continue
-            done = max(partition.done, partition.committed)
+            done = max(partition.done, partition.committed, partition.start)
             lags[partition.topic_partition] = max(0, high - done) if done >= 0 else high
         return lags
 
@@ -225,6 +230,9 @@ class Subscriber:
         self._waiter = ThreadPoolExecutor(1, thread_name_prefix=f"evp-consumer-{self.group}")
         self._pump = asyncio.create_task(self._fetch(consumer), name=f"evp-fetch-{self.group}")
         self._watchdog = asyncio.create_task(self._watch(), name=f"evp-watchdog-{self.group}")
+        self._starts = asyncio.create_task(
+            self._learn_starts(consumer), name=f"evp-starts-{self.group}"
+        )
 
     async def stop(self) -> None:
         """Stop fetching, let running handlers finish (within the grace time), commit, close."""
@@ -248,10 +256,12 @@ class Subscriber:
                     len(late),
                 )
                 await asyncio.gather(*late, return_exceptions=True)
-        watchdog, self._watchdog = self._watchdog, None
-        if watchdog is not None:
-            watchdog.cancel()
-            await asyncio.gather(watchdog, return_exceptions=True)
+        helpers = (self._watchdog, self._starts)
+        self._watchdog = self._starts = None
+        for helper in helpers:
+            if helper is not None:
+                helper.cancel()
+                await asyncio.gather(helper, return_exceptions=True)
         waiter, self._waiter = self._waiter, None
         assert waiter is not None
         waiter.shutdown()
@@ -485,6 +495,32 @@ class Subscriber:
                 if slot.expire(now):
                     _log.warning("group %s: a handler ran past its timeout; cut off", self.group)
 
+    async def _learn_starts(self, consumer: Consumer) -> None:
+        """Learn where each newly assigned partition starts, for :meth:`lag`.
+
+        Until a partition yields its first message its position is unknown, and a member
+        assigned a topic read to its end would report the whole partition as lag. The
+        committed offset (or, with none, the low watermark that ``earliest`` resets to)
+        tells; asking is a broker round trip, so it runs on a thread, off the fetch path.
+        """
+        while True:
+            await asyncio.sleep(_LEARN_STARTS_S)
+            with self._lock:
+                unknown = [
+                    p
+                    for p in self._partitions.values()
+                    if p.start < 0 and p.done < 0 and p.committed < 0
+                ]
+            if not unknown:
+                continue
+            try:
+                starts = await asyncio.to_thread(_starts_of, consumer, unknown)
+            except (KafkaException, RuntimeError) as error:
+                _log.debug("group %s: positions unavailable: %s", self.group, error)
+                continue
+            for partition, start in zip(unknown, starts, strict=True):
+                partition.start = start
+
     def _release_capacity(self, count: int) -> None:
         with self._lock:
             self._in_flight -= count
@@ -531,6 +567,23 @@ class Subscriber:
             consumer.close()
         except (KafkaException, RuntimeError) as error:
             _log.warning("group %s: close failed: %s", self.group, error)
+
+
+def _starts_of(consumer: Consumer, partitions: list[_Partition]) -> list[int]:
+    """Blocking: the committed offset of each partition, or its low watermark if none."""
+    committed = consumer.committed(
+        [TopicPartition(*p.topic_partition) for p in partitions], timeout=_BROKER_TIMEOUT_S
+    )
+    starts: list[int] = []
+    for tp in committed:
+        if tp.offset >= 0:
+            starts.append(tp.offset)
+        else:
+            low, _ = consumer.get_watermark_offsets(
+                TopicPartition(tp.topic, tp.partition), timeout=_BROKER_TIMEOUT_S
+            )
+            starts.append(max(low, 0))
+    return starts
 
 
 def _settle(future: asyncio.Future[None]) -> None:
