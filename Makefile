@@ -43,9 +43,9 @@ gate: $(STAMP)
 demo: $(STAMP)
 	$(EVP) demo
 
-# 500 orders while every process is SIGKILLed once and one is paused (see README, `evp chaos`).
+# 500 orders while every process is SIGKILLed three times and one is paused (README, `evp chaos`).
 chaos: $(STAMP)
-	$(EVP) chaos --pause
+	$(EVP) chaos --pause --faults 21
 
 bench: $(STAMP)
 	$(BIN)/python -m evp.bench
