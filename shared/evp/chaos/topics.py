@@ -10,7 +10,6 @@ here is all that was published.
 
 from __future__ import annotations
 
-import time
 import uuid
 from collections.abc import Collection, Mapping
 from dataclasses import dataclass
@@ -20,7 +19,7 @@ from confluent_kafka.admin import AdminClient
 
 from evp.messaging.errors import BrokerError
 from evp.messaging.headers import EVENT_ID, EVENT_TYPE
-from evp.messaging.topics import DEAD_LETTER_SUFFIX
+from evp.messaging.topics import DEAD_LETTER_SUFFIX, read_to_end
 
 __all__ = ["GroupLag", "TopicMessage", "dead_letter_topics", "read_topics"]
 
@@ -67,41 +66,15 @@ def read_topics(bootstrap: str, prefix: str) -> list[TopicMessage]:
     )
     try:
         topics = [t for t in _topics(bootstrap, prefix) if not t.endswith(DEAD_LETTER_SUFFIX)]
-        return [message for topic in topics for message in _read(consumer, topic)]
+        return [
+            _message(topic, message)
+            for topic in topics
+            for message in read_to_end(consumer, topic, timeout=_TIMEOUT_S)
+        ]
     except KafkaException as error:
         raise BrokerError(str(error.args[0]), operation="reading the topics") from error
     finally:
         consumer.close()
-
-
-def _read(consumer: Consumer, topic: str) -> list[TopicMessage]:
-    metadata = consumer.list_topics(topic, timeout=_TIMEOUT_S).topics[topic]
-    ends: dict[int, int] = {}
-    starts = []
-    for partition in sorted(metadata.partitions):
-        low, high = consumer.get_watermark_offsets(
-            TopicPartition(topic, partition), timeout=_TIMEOUT_S
-        )
-        if high > low:
-            ends[partition] = high
-            starts.append(TopicPartition(topic, partition, low))
-    if not starts:
-        return []
-    consumer.assign(starts)
-    found: list[TopicMessage] = []
-    deadline = time.monotonic() + _TIMEOUT_S
-    while ends and time.monotonic() < deadline:
-        for message in consumer.consume(1000, 0.2):
-            if message.error() is not None:
-                continue
-            found.append(_message(topic, message))
-            partition, offset = message.partition() or 0, message.offset() or 0
-            if partition in ends and offset + 1 >= ends[partition]:
-                del ends[partition]
-    consumer.unassign()
-    if ends:
-        raise BrokerError(f"partitions {sorted(ends)} not read to their end", operation=topic)
-    return sorted(found, key=lambda m: (m.partition, m.offset))
 
 
 def _message(topic: str, message: Message) -> TopicMessage:

@@ -9,7 +9,6 @@ orders time out and are refunded within the run.
 from __future__ import annotations
 
 import asyncio
-import os
 import tempfile
 import time
 import warnings
@@ -20,6 +19,7 @@ from pathlib import Path
 from evp.demo.mix import plan
 from evp.demo.report import Report
 from evp.demo.scenario import Progress, run_scenario
+from evp.up.environment import embedded_environment
 
 __all__ = ["CHILD_ENVIRONMENT", "DemoOptions", "run_demo"]
 
@@ -29,13 +29,6 @@ CHILD_ENVIRONMENT = {
     "PAYMENTS_POLL_INTERVAL_S": "0.5",
 }
 """What the demo changes in the services' environment (the rest is ``evp up``'s)."""
-
-_CONFIGURED = (
-    "KAFKA_BOOTSTRAP_SERVERS",
-    "SCHEMA_REGISTRY_URL",
-    "NOTIFICATIONS_SMTP_HOST",
-    "EVP_REGISTRY_DATABASE_URL",
-)
 
 
 @dataclass(frozen=True)
@@ -65,13 +58,8 @@ def run_demo(options: DemoOptions) -> int:
 
 def environment(data_dir: Path, base: Mapping[str, str] | None = None) -> dict[str, str]:
     """The environment the demo's platform is planned and run with: everything embedded."""
-    env = {
-        k: v
-        for k, v in (os.environ if base is None else base).items()
-        if k not in _CONFIGURED and not k.endswith("_DATABASE_URL")
-    }
+    env = embedded_environment(data_dir, base)
     env.update(CHILD_ENVIRONMENT)
-    env["EVP_DATA_DIR"] = str(data_dir)
     env["EVP_ADMIN_PASSWORD"] = "demo-admin-password"
     return env
 

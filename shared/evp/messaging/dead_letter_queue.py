@@ -13,14 +13,13 @@ from __future__ import annotations
 import asyncio
 import io
 import json
-import time
 import uuid
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any, Self
 
 import fastavro
-from confluent_kafka import Consumer, KafkaException, Message, TopicPartition
+from confluent_kafka import Consumer, KafkaException, Message
 
 from evp.avro import AvroError, DecodeError, SchemaLookup
 from evp.avro.wire import HEADER_SIZE, read_header
@@ -34,7 +33,7 @@ from evp.messaging.dead_letter import (
 from evp.messaging.errors import BrokerError, DeadLetterNotFound
 from evp.messaging.producer import AsyncProducer, Delivery
 from evp.messaging.publisher import RawPublisher
-from evp.messaging.topics import DEAD_LETTER_SUFFIX, TopicNames
+from evp.messaging.topics import DEAD_LETTER_SUFFIX, TopicNames, read_to_end
 
 __all__ = ["DeadLetterQueue", "ReplayReport", "dead_letter_topic", "decoded_body"]
 
@@ -151,41 +150,8 @@ class DeadLetterQueue:
             }
         )
         try:
-            return self._read_with(consumer, topic)
+            return read_to_end(consumer, topic, timeout=_TIMEOUT_S)
         except KafkaException as error:
             raise BrokerError(str(error.args[0]), operation=f"reading {topic}") from error
         finally:
             consumer.close()
-
-    def _read_with(self, consumer: Consumer, topic: str) -> list[Message]:
-        metadata = consumer.list_topics(topic, timeout=_TIMEOUT_S).topics.get(topic)
-        if metadata is None or metadata.error is not None:
-            return []
-        ends: dict[int, int] = {}
-        starts: list[TopicPartition] = []
-        for partition in sorted(metadata.partitions):
-            low, high = consumer.get_watermark_offsets(
-                TopicPartition(topic, partition), timeout=_TIMEOUT_S
-            )
-            if high > low:
-                ends[partition] = high
-                starts.append(TopicPartition(topic, partition, low))
-        if not starts:
-            return []
-        consumer.assign(starts)
-        messages: list[Message] = []
-        deadline = time.monotonic() + _TIMEOUT_S
-        while ends and time.monotonic() < deadline:
-            for message in consumer.consume(500, 0.2):
-                if message.error() is not None:
-                    continue
-                partition, offset = message.partition() or 0, message.offset() or 0
-                messages.append(message)
-                if partition in ends and offset + 1 >= ends[partition]:
-                    del ends[partition]
-        if ends:
-            raise BrokerError(
-                f"partitions {sorted(ends)} not read to their end in time",
-                operation=f"reading {topic}",
-            )
-        return sorted(messages, key=lambda m: (m.partition() or 0, m.offset() or 0))

@@ -12,7 +12,7 @@ import time
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from confluent_kafka import KafkaError, KafkaException
+from confluent_kafka import Consumer, KafkaError, KafkaException, Message, TopicPartition
 from confluent_kafka.admin import AdminClient
 from confluent_kafka.admin._metadata import ClusterMetadata  # not re-exported by the package
 from confluent_kafka.cimpl import NewTopic
@@ -20,7 +20,7 @@ from confluent_kafka.cimpl import NewTopic
 from evp.avro.record import Event
 from evp.messaging.errors import BrokerError, TopicUnavailable
 
-__all__ = ["DEAD_LETTER_SUFFIX", "TopicAdmin", "TopicNames"]
+__all__ = ["DEAD_LETTER_SUFFIX", "TopicAdmin", "TopicNames", "read_to_end"]
 
 DEAD_LETTER_SUFFIX = ".dlq"
 
@@ -132,3 +132,45 @@ class TopicAdmin:
 def _present(metadata: ClusterMetadata, topic: str) -> bool:
     found = metadata.topics.get(topic)
     return found is not None and found.error is None and bool(found.partitions)
+
+
+def read_to_end(consumer: Consumer, topic: str, *, timeout: float = 10.0) -> list[Message]:
+    """Every message of ``topic``, from each partition's low watermark to its end; blocking.
+
+    ``consumer`` is assigned the partitions (never joining a group) and unassigned after.
+    A missing topic has no messages; a partition not read to its end within ``timeout``
+    seconds raises :class:`BrokerError`. Ordered by partition, then offset.
+    """
+    metadata = consumer.list_topics(topic, timeout=timeout).topics.get(topic)
+    if metadata is None or metadata.error is not None:
+        return []
+    ends: dict[int, int] = {}
+    starts: list[TopicPartition] = []
+    for partition in sorted(metadata.partitions):
+        low, high = consumer.get_watermark_offsets(
+            TopicPartition(topic, partition), timeout=timeout
+        )
+        if high > low:
+            ends[partition] = high
+            starts.append(TopicPartition(topic, partition, low))
+    if not starts:
+        return []
+    consumer.assign(starts)
+    messages: list[Message] = []
+    deadline = time.monotonic() + timeout
+    try:
+        while ends and time.monotonic() < deadline:
+            for message in consumer.consume(1000, 0.2):
+                if message.error() is not None:
+                    continue
+                partition, offset = message.partition() or 0, message.offset() or 0
+                messages.append(message)
+                if partition in ends and offset + 1 >= ends[partition]:
+                    del ends[partition]
+    finally:
+        consumer.unassign()
+    if ends:
+        raise BrokerError(
+            f"partitions {sorted(ends)} not read to their end in time", operation=f"reading {topic}"
+        )
+    return sorted(messages, key=lambda m: (m.partition() or 0, m.offset() or 0))

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import contextlib
 import json
-import os
 import signal
 import subprocess
 import sys
@@ -19,28 +18,14 @@ from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
-__all__ = ["CONFIGURED", "UpProcess", "running_up", "up_environment"]
+from evp.up.environment import CONFIGURED, embedded_environment
 
-CONFIGURED = (
-    "KAFKA_BOOTSTRAP_SERVERS",
-    "SCHEMA_REGISTRY_URL",
-    "EVP_REGISTRY_DATABASE_URL",
-    "NOTIFICATIONS_SMTP_HOST",
-    "EVP_ADMIN_PASSWORD",
-    "USERS_ADMIN_PASSWORD",
-)
-"""What would make ``evp up`` use something other than what it starts itself."""
+__all__ = ["CONFIGURED", "UpProcess", "running_up", "up_environment"]
 
 
 def up_environment(data_dir: Path, environ: Mapping[str, str] | None = None) -> dict[str, str]:
     """``environ`` (the process's) without what configures parts, data in ``data_dir``."""
-    env = {
-        key: value
-        for key, value in (os.environ if environ is None else environ).items()
-        if key not in CONFIGURED and not key.endswith("_DATABASE_URL")
-    }
-    env["EVP_DATA_DIR"] = str(data_dir)
-    return env
+    return embedded_environment(data_dir, environ)
 
 
 class UpProcess:
