@@ -2,7 +2,8 @@
 
 A section hands :func:`throughput` zero-argument callables (one operation each) and turns
 the rates into :class:`Row` values; comparisons against a baseline carry a ratio (higher is
-better for us) and, where the issue sets one, a target ratio.
+better for us) and, where the issue sets one, a target ratio; a value that must stay low
+(a cost per event) carries its ceiling as ``at_most`` instead.
 """
 
 from __future__ import annotations
@@ -46,13 +47,21 @@ class Row:
     ratio: float | None = None
     target: float | None = None
     stretch: float | None = None
+    at_most: float | None = None
+    """A ceiling on ``value`` itself (lower is better, in ``unit``), e.g. a cost per event."""
 
     @property
     def met(self) -> bool | None:
-        """Whether the ratio reaches the target; ``None`` when there is no target."""
-        if self.target is None or self.ratio is None:
-            return None
-        return self.ratio >= self.target
+        """Whether the ratio reaches the target and the value stays within ``at_most``.
+
+        ``None`` when the row has neither.
+        """
+        verdicts: list[bool] = []
+        if self.target is not None and self.ratio is not None:
+            verdicts.append(self.ratio >= self.target)
+        if self.at_most is not None:
+            verdicts.append(self.value <= self.at_most)
+        return all(verdicts) if verdicts else None
 
 
 def throughput(workloads: Mapping[str, Callable[[], object]], budget: Budget) -> dict[str, float]:
@@ -127,6 +136,8 @@ def _cells(row: Row) -> tuple[str, ...]:
     target = "" if row.target is None else f">= {row.target:.2f}x"
     if row.stretch is not None:
         target += f" (stretch {row.stretch:.2f}x)"
+    if row.at_most is not None:
+        target += f"{' and ' if target else ''}<= {_number(row.at_most)}"
     return (
         row.section,
         row.case,
@@ -146,10 +157,14 @@ def _number(value: float) -> str:
 def _verdicts(rows: Sequence[Row]) -> list[str]:
     lines: list[str] = []
     for row in rows:
-        if row.met is None or row.ratio is None:
+        if row.at_most is not None:
+            what = f"{row.section}: {row.case} {row.metric} {_number(row.value)} {row.unit}"
+            verdict = "met" if row.value <= row.at_most else "MISSED"
+            lines.append(f"target {verdict}: {what} (<= {_number(row.at_most)} {row.unit})")
+        if row.target is None or row.ratio is None:
             continue
         what = f"{row.section}: {row.case} {row.metric} vs {row.baseline} {row.ratio:.2f}x"
-        verdict = "met" if row.met else "MISSED"
+        verdict = "met" if row.ratio >= row.target else "MISSED"
         line = f"target {verdict}: {what} (>= {row.target:.2f}x"
         if row.stretch is not None:
             line += (
