@@ -300,3 +300,18 @@ def test_every_confluent_media_type_is_served(client: TestClient) -> None:
 def test_schema_types_lists_avro_only(client: TestClient) -> None:
     """GET /schemas/types answers ["AVRO"]."""
     assert client.get("/schemas/types").json() == ["AVRO"]
+
+
+_TAGGED = (
+    '{"type":"record","name":"Tagged","fields":'
+    '[{"name":"a","type":"int"}],"zeta":"last","alpha":"first"}'
+)
+
+
+def test_custom_properties_in_another_order_are_another_schema(client: TestClient) -> None:
+    """As in Confluent's registry, reordering custom properties registers a new schema."""
+    swapped = _TAGGED.replace('"zeta":"last","alpha":"first"', '"alpha":"first","zeta":"last"')
+    first = _register(client, "tagged", _TAGGED)
+    assert _register(client, "tagged", _TAGGED) == first
+    assert _register(client, "tagged", swapped) != first
+    assert client.get(f"/schemas/ids/{first}").json()["schema"] == _TAGGED

@@ -112,3 +112,20 @@ def test_import_over_a_live_version_replaces_it(client: TestClient) -> None:
     assert _import(client, "users", OTHER, id=11, version=1) == 11
     assert client.get("/subjects/users/versions/1").json()["id"] == 11
     assert client.get("/subjects/users/versions").json() == [1]
+
+
+TAGGED = (
+    '{"type":"record","name":"Tagged","zeta":"last","fields":'
+    '[{"name":"a","type":"int","x-pii":true,"a-note":"n"}],"alpha":"first"}'
+)
+
+
+def test_an_import_keeps_custom_properties_in_the_order_given(client: TestClient) -> None:
+    """The stored text keeps custom properties as imported, not reordered by name."""
+    client.put("/mode", json={"mode": "IMPORT"})
+    schema_id = _import(client, "tagged", TAGGED, id=70, version=1)
+    stored = client.get(f"/schemas/ids/{schema_id}").json()["schema"]
+    assert stored == (
+        '{"type":"record","name":"Tagged","fields":'
+        '[{"name":"a","type":"int","x-pii":true,"a-note":"n"}],"zeta":"last","alpha":"first"}'
+    )

@@ -56,11 +56,25 @@ def test_primitive_objects_without_properties_collapse() -> None:
     assert canonical_form({"type": "int"}) == '"int"'
 
 
-def test_custom_properties_are_sorted() -> None:
-    """Custom properties in any order give one canonical text."""
-    a = {"type": "string", "b": 1, "a": 2}
+def test_custom_properties_keep_their_order_after_the_known_keys() -> None:
+    """Custom properties are written in source order, after Avro's own keys, as Confluent
+    keeps them; another order is another text (and id), as there."""
+    a = {"b": 1, "type": "string", "a": 2}
     b = {"type": "string", "a": 2, "b": 1}
-    assert canonical_form(a) == canonical_form(b) == '{"type":"string","a":2,"b":1}'
+    assert canonical_form(a) == '{"type":"string","b":1,"a":2}'
+    assert canonical_form(b) == '{"type":"string","a":2,"b":1}'
+
+
+def test_custom_properties_of_a_field_keep_their_order() -> None:
+    """A field's custom properties follow its known keys in the order given."""
+    schema = {
+        "type": "record",
+        "name": "R",
+        "fields": [{"z-tag": 1, "name": "a", "type": "int", "a-tag": 2}],
+    }
+    assert canonical_form(schema) == (
+        '{"type":"record","name":"R","fields":[{"name":"a","type":"int","z-tag":1,"a-tag":2}]}'
+    )
 
 
 def test_ascending_order_is_the_default_and_dropped() -> None:

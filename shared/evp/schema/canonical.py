@@ -1,8 +1,9 @@
 """The canonical text of an Avro schema: what the registry stores and compares.
 
-Two schema texts that differ only in whitespace, key order or how names are spelled
-(``"ns.Foo"`` or ``"Foo"`` inside ``ns``) have the same canonical text, and so the same
-id. Unlike Avro's Parsing Canonical Form it keeps docs, defaults, aliases and custom
+Two schema texts that differ only in whitespace, the order of Avro's own keys or how names
+are spelled (``"ns.Foo"`` or ``"Foo"`` inside ``ns``) have the same canonical text, and so
+the same id. Custom properties keep the order the text gives them, as in Confluent's
+registry: reordering them is a new schema there too. Unlike Avro's Parsing Canonical Form it keeps docs, defaults, aliases and custom
 properties: a doc change is a new version, as in Confluent's registry.
 
 ``normalize=True`` (Confluent's ``?normalize=true``) goes further: every name is written
@@ -55,8 +56,9 @@ def _space(full_name: str) -> str | None:
 
 
 def _extras(node: Mapping[str, Any], known: Sequence[str]) -> dict[str, Any]:
-    # Custom properties sorted, so that their order in the source never changes the id.
-    return {key: node[key] for key in sorted(node) if key not in known}
+    # Custom properties in the order the source gives them, after the known keys: as
+    # Confluent's registry keeps them, so the same text gets the same id from both.
+    return {key: value for key, value in node.items() if key not in known}
 
 
 class _Writer:
