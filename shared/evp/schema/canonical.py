@@ -2,9 +2,9 @@
 
 Two schema texts that differ only in whitespace, the order of Avro's own keys or how names
 are spelled (``"ns.Foo"`` or ``"Foo"`` inside ``ns``) have the same canonical text, and so
-the same id. Custom properties keep the order the text gives them, as in Confluent's
-registry: reordering them is a new schema there too. Unlike Avro's Parsing Canonical Form it keeps docs, defaults, aliases and custom
-properties: a doc change is a new version, as in Confluent's registry.
+the same id. Unlike Avro's Parsing Canonical Form it keeps docs, defaults, aliases and
+custom properties: a doc change is a new version, as in Confluent's registry. Custom
+properties keep the order the text gives them, as there: reordering them is a new schema.
 
 ``normalize=True`` (Confluent's ``?normalize=true``) goes further: every name is written
 fully qualified and no ``namespace`` keys remain, so schemas that only moved namespace
