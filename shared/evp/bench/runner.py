@@ -23,6 +23,7 @@ SECTIONS: dict[str, str] = {
     "codec": "evp.bench.codec",
     "eventstore": "evp.bench.eventstore",
     "registry": "evp.bench.registry",
+    "saga": "evp.bench.saga",
     "transport": "evp.bench.transport",
 }
 
