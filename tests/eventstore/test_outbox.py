@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import dataclasses
 import uuid
 from collections import defaultdict
@@ -23,6 +24,7 @@ from evp.eventstore import (
     TrackingRecorder,
 )
 from evp.eventstore import headers as h
+from evp.eventstore.postgres import PostgresRecorder
 from evp.eventstore.testing import PublishedMessage, PublisherDown, RecordingPublisher
 from evp.messaging.errors import DeliveryFailed
 from evp.messaging.headers import traceparent
@@ -502,3 +504,37 @@ async def test_an_event_stored_by_a_handler_is_relayed_with_its_cause(
     (message,) = publisher.messages
     assert message.header(h.CORRELATION_ID) == str(cause.envelope.correlation_id).encode()
     assert message.header(h.CAUSATION_ID) == str(cause.envelope.event_id).encode()
+
+
+async def _published_within(publisher: RecordingPublisher, count: int, seconds: float) -> bool:
+    with contextlib.suppress(TimeoutError):
+        async with asyncio.timeout(seconds):
+            while len(publisher.messages) < count:
+                await asyncio.sleep(0.01)
+    return len(publisher.messages) >= count
+
+
+async def test_a_commit_wakes_the_relay_before_its_next_poll(
+    postgres_recorder: PostgresRecorder, codec: AvroCodec
+) -> None:
+    """Events committed through the recorder, alone or in a transaction, go out at once,
+    not after the relay's (here 30 s) poll interval."""
+    store = EventStore(postgres_recorder, codec)
+    publisher = RecordingPublisher()
+    relay = OutboxRelay(postgres_recorder, publisher, poll_interval=30)
+    postgres_recorder.on_commit(relay.wake)
+    stop = asyncio.Event()
+    running = asyncio.create_task(relay.run(stop))
+    try:
+        await asyncio.sleep(0.2)  # the relay found nothing and is idle
+        await seed(store, users=1, changes=0)
+        assert await _published_within(publisher, 1, 5)
+        async with store.transaction():
+            user = UserRegistered.new(
+                user_id=uuid.uuid4(), email="t@example.com", display_name="T", source="users"
+            )
+            await store.append(str(user.user_id), [user], expected_version=0)
+        assert await _published_within(publisher, 2, 5)
+    finally:
+        stop.set()
+        await running

@@ -96,6 +96,32 @@ def test_group_protocol_defaults_to_kip848_only_on_the_embedded_broker() -> None
     assert settings.protocol_for(embedded=False) is GroupProtocol.CLASSIC
 
 
+def _fetch_wait(settings: MessagingSettings, *, embedded: bool) -> object:
+    config = consumer_config(
+        settings,
+        bootstrap_servers="k:9092",
+        group="g",
+        client_id="c",
+        protocol=GroupProtocol.CLASSIC,
+        embedded=embedded,
+    )
+    return config["fetch.wait.max.ms"]
+
+
+def test_a_fetch_waits_briefly_only_on_the_embedded_broker() -> None:
+    """The embedded broker holds a fetch for its whole wait, so its consumers wait 50 ms;
+    a real broker answers as data arrives, so theirs wait 100 ms."""
+    settings = MessagingSettings(None)
+    assert _fetch_wait(settings, embedded=True) == 50
+    assert _fetch_wait(settings, embedded=False) == 100
+
+
+def test_a_fetch_wait_set_applies_on_any_broker() -> None:
+    """An explicit fetch wait wins on both kinds of cluster."""
+    settings = MessagingSettings(None, fetch_wait_max_ms=7)
+    assert _fetch_wait(settings, embedded=True) == _fetch_wait(settings, embedded=False) == 7
+
+
 def test_registry_credentials_pass_from_the_platform_settings() -> None:
     """SCHEMA_REGISTRY_BASIC_AUTH_USER_INFO reaches the messaging settings, the URL bare."""
     settings = MessagingSettings.from_env(
@@ -114,3 +140,9 @@ def test_a_registry_url_given_later_loses_its_credentials_to_the_settings() -> N
     settings = MessagingSettings(None).replace(schema_registry_url="http://ci:s3cret@r:8081")
     assert settings.schema_registry_url == "http://r:8081"
     assert settings.schema_registry_credentials == BasicCredentials("ci", Secret("s3cret"))
+
+
+def test_the_fetch_wait_is_read_from_the_environment() -> None:
+    """EVP_KAFKA_FETCH_WAIT_MS sets the fetch wait; unset, the cluster's kind decides."""
+    assert MessagingSettings.from_env({"EVP_KAFKA_FETCH_WAIT_MS": "30"}).fetch_wait_max_ms == 30
+    assert MessagingSettings.from_env({}).fetch_wait_max_ms is None

@@ -324,6 +324,7 @@ class _Run:
             group=f"baseline-{uuid.uuid4().hex[:8]}",
             client_id="bench-baseline",
             protocol=GroupProtocol.CONSUMER,
+            embedded=True,
         )
         if auto_commit:
             # What a user of confluent's consumer gets unless they commit themselves.

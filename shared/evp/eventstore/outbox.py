@@ -42,6 +42,7 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import logging
+import math
 from collections.abc import Collection, Mapping, Sequence
 from contextlib import suppress
 from typing import Any, Protocol
@@ -63,6 +64,7 @@ __all__ = [
 ]
 
 DEFAULT_RELAY_NAME = "outbox"
+_WAKE_GAP_S = 0.02  # the shortest time between two relay rounds started by wake-ups
 
 # What run() retries after a back-off; anything else is a bug and ends it.
 _RETRIED = (PublishFailed, RecorderError)
@@ -155,6 +157,7 @@ class OutboxRelay:
         self._max_backoff = max_backoff
         self._pipelined = pipelined
         self._local = frozenset(local)
+        self._woken: asyncio.Event | None = None
 
     # -- relaying -----------------------------------------------------------------------
 
@@ -176,15 +179,35 @@ class OutboxRelay:
             if not relayed:
                 return total
 
+    def wake(self) -> None:
+        """Events were committed: relay now rather than at the next poll (see :meth:`run`)."""
+        if self._woken is not None:
+            self._woken.set()
+
     async def run(self, stop: asyncio.Event | None = None) -> None:
         """Relay until ``stop`` is set, polling when idle and backing off after failures.
 
+        When idle it waits ``poll_interval`` or until :meth:`wake` is called, whichever
+        comes first: a service wakes its relay on every commit of events, so they go out
+        without waiting for a poll, while the poll still finds what other writers stored.
         Only transient failures (:class:`PublishFailed`, :class:`RecorderError`) are
         retried; any other error ends the loop, for the service to see.
         """
         stop = stop or asyncio.Event()
+        woken = self._woken = asyncio.Event()
         backoff = self._poll_interval
+        loop = asyncio.get_running_loop()
+        started = -math.inf
+        idled = False
         while not stop.is_set():
+            # Woken soon after the last round: wait out the gap, so that a busy service's
+            # commits go out in batches instead of one relay round (and checkpoint) each.
+            gap = started + _WAKE_GAP_S - loop.time()
+            if idled and gap > 0:
+                await _sleep(stop, gap)
+            started, idled = loop.time(), False
+            # Cleared before reading, so a commit made while the batch runs wakes the next.
+            woken.clear()
             try:
                 relayed, _ = await self._relay_batch()
             except _RETRIED as error:
@@ -197,7 +220,8 @@ class OutboxRelay:
             self.stats.last_error = None
             backoff = self._poll_interval
             if relayed < self._batch_size:
-                await _sleep(stop, self._poll_interval)
+                await _idle(stop, woken, self._poll_interval)
+                idled = True
 
     # -- parked streams -----------------------------------------------------------------
 
@@ -361,3 +385,15 @@ def _message_key(stored: StoredEvent) -> bytes:
 async def _sleep(stop: asyncio.Event, seconds: float) -> None:
     with suppress(TimeoutError):
         await asyncio.wait_for(stop.wait(), seconds)
+
+
+async def _idle(stop: asyncio.Event, woken: asyncio.Event, seconds: float) -> None:
+    """Wait ``seconds``, or until ``stop`` or ``woken`` is set."""
+    if woken.is_set():
+        return
+    waits = [asyncio.ensure_future(stop.wait()), asyncio.ensure_future(woken.wait())]
+    try:
+        await asyncio.wait(waits, timeout=seconds, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        for wait in waits:
+            wait.cancel()

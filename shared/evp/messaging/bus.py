@@ -321,6 +321,7 @@ class EventBus:
                 group=settings.topic_prefix + subscription.group,
                 client_id=f"{self.service}.{subscription.group}",
                 protocol=settings.protocol_for(embedded=embedded),
+                embedded=embedded,
             ),
             processor=processor,
             max_in_flight=settings.max_in_flight,

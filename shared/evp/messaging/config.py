@@ -20,6 +20,7 @@ from evp.settings import PlatformSettings, SchemaMode, env_choice, env_float, en
 
 __all__ = [
     "DEFAULT_REGISTRY_URL",
+    "EMBEDDED_FETCH_WAIT_MS",
     "GroupProtocol",
     "MessagingSettings",
     "admin_config",
@@ -32,6 +33,9 @@ DEFAULT_REGISTRY_URL = "http://127.0.0.1:8081"
 # Environment variables with this prefix pass librdkafka properties through, for what the
 # settings do not model (security.protocol, sasl.*, ssl.*): KAFKA_CLIENT_SASL_MECHANISM=PLAIN.
 CLIENT_PROPERTY_PREFIX = "KAFKA_CLIENT_"
+_FETCH_WAIT_MS = 100
+EMBEDDED_FETCH_WAIT_MS = 50
+"""The fetch wait on the embedded broker (see ``MessagingSettings.fetch_wait_max_ms``)."""
 
 Config = dict[str, Any]
 
@@ -82,7 +86,12 @@ class MessagingSettings:
     handler that awaits each publish at 200 a second; under load batches fill anyway, as
     messages queue behind the requests in flight."""
     delivery_timeout_ms: int = 30_000
-    fetch_wait_max_ms: int = 100
+    fetch_wait_max_ms: int | None = None
+    """How long a fetch waits for data (``EVP_KAFKA_FETCH_WAIT_MS``). ``None``: 100 ms on a
+    real cluster, whose broker answers as soon as data arrives; 50 ms on the embedded
+    broker, which holds every fetch for its whole wait, so each hop of a flow waits about
+    half of it (measured by the saga bench: 20 ms cut p99 further but cost a fifth of the
+    throughput in idle fetching, 100 ms doubled the p99)."""
     fetch_queue_backoff_ms: int = 10
     session_timeout_ms: int | None = None
     heartbeat_interval_ms: int | None = None
@@ -113,6 +122,7 @@ class MessagingSettings:
             close_timeout=env_float(env, "EVP_CLOSE_TIMEOUT_S", 30.0),
             max_in_flight=env_int(env, "EVP_MAX_IN_FLIGHT", 1000, minimum=1),
             commit_interval=env_float(env, "EVP_COMMIT_INTERVAL_S", 0.2),
+            fetch_wait_max_ms=_optional_int(env, "EVP_KAFKA_FETCH_WAIT_MS"),
             session_timeout_ms=_optional_int(env, "EVP_KAFKA_SESSION_TIMEOUT_MS"),
             heartbeat_interval_ms=_optional_int(env, "EVP_KAFKA_HEARTBEAT_INTERVAL_MS"),
             client_properties=_client_properties(env),
@@ -130,6 +140,12 @@ class MessagingSettings:
     def replace(self, **changes: Any) -> MessagingSettings:
         """A copy with ``changes`` applied."""
         return dataclasses.replace(self, **changes)
+
+    def fetch_wait_for(self, *, embedded: bool) -> int:
+        """The ``fetch.wait.max.ms`` to use on the cluster at hand (see the field)."""
+        if self.fetch_wait_max_ms is not None:
+            return self.fetch_wait_max_ms
+        return EMBEDDED_FETCH_WAIT_MS if embedded else _FETCH_WAIT_MS
 
     def protocol_for(self, *, embedded: bool) -> GroupProtocol:
         """The group protocol to use on the cluster at hand."""
@@ -162,6 +178,7 @@ def consumer_config(
     group: str,
     client_id: str,
     protocol: GroupProtocol,
+    embedded: bool = False,
 ) -> Config:
     """A group member that commits only what the runtime has finished with."""
     config: Config = {
@@ -175,7 +192,7 @@ def consumer_config(
         # A new group reads a topic from its start: events written before the first
         # deployment of a consumer are not skipped.
         "auto.offset.reset": "earliest",
-        "fetch.wait.max.ms": settings.fetch_wait_max_ms,
+        "fetch.wait.max.ms": settings.fetch_wait_for(embedded=embedded),
         "fetch.queue.backoff.ms": settings.fetch_queue_backoff_ms,
     }
     if protocol is GroupProtocol.CONSUMER:

@@ -118,6 +118,7 @@ class ServiceRuntime:
             _CountingOutlet(bus, metrics, self.tracing.tracer),
             local=[event.FULL_NAME for event in service.records],
         )
+        recorder.on_commit(self.relay.wake)
         self.runners = [
             ProjectionRunner(self.store, projection) for projection in service.store_projections
         ]

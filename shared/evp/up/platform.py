@@ -19,7 +19,7 @@ from pathlib import Path
 from evp.console import Platform, ProcessInfo, console_app, serve_console
 from evp.credentials import mask_password
 from evp.eventstore.database import database_url_variable
-from evp.messaging.config import MessagingSettings
+from evp.messaging.config import EMBEDDED_FETCH_WAIT_MS, MessagingSettings
 from evp.postgres import EmbeddedPostgres, ensure_database
 from evp.postgres.errors import PostgresError
 from evp.settings import registry_address
@@ -286,6 +286,8 @@ class _Boot:
         if self.plan.kafka is None:
             # `evp broker` is the embedded broker: KIP-848 groups join in milliseconds there.
             base.setdefault("EVP_KAFKA_GROUP_PROTOCOL", "consumer")
+            # It also holds every fetch for its whole wait, even once data has arrived.
+            base.setdefault("EVP_KAFKA_FETCH_WAIT_MS", str(EMBEDDED_FETCH_WAIT_MS))
         if self.plan.smtp is None:
             host, _, port = smtp.rpartition(":")
             base["NOTIFICATIONS_SMTP_HOST"] = host

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime
 import uuid
-from collections.abc import AsyncIterator, Collection, Mapping, Sequence
+from collections.abc import AsyncIterator, Callable, Collection, Mapping, Sequence
 from contextlib import asynccontextmanager
 from typing import Any
 
@@ -41,6 +41,7 @@ class PostgresRecorder:
 
     def __init__(self, pool: asyncpg.Pool) -> None:
         self._pool = pool
+        self._committed: list[Callable[[], None]] = []
 
     @classmethod
     async def connect(cls, url: str, *, max_connections: int = 10) -> PostgresRecorder:
@@ -64,6 +65,16 @@ class PostgresRecorder:
         """The connection pool, for a service's own queries on its database."""
         return self._pool
 
+    def on_commit(self, callback: Callable[[], None]) -> None:
+        """Call ``callback`` (on the event loop) whenever events were committed through this
+        recorder: an outbox relay in the same process publishes them at once instead of at
+        its next poll."""
+        self._committed.append(callback)
+
+    def _notify(self) -> None:
+        for callback in self._committed:
+            callback()
+
     async def close(self) -> None:
         """Close every pooled connection."""
         await close_pool(self._pool)
@@ -85,6 +96,7 @@ class PostgresRecorder:
                 raise await append_error(connection, appends, error) from error
             except DRIVER_ERRORS as error:
                 raise driver_error("append", error) from error
+        self._notify()
         return expected_version + len(events)
 
     async def read_stream(
@@ -181,6 +193,8 @@ class PostgresRecorder:
             run_transaction(connection) as transaction,
         ):
             yield transaction
+        if transaction.appended:
+            self._notify()
 
     async def checkpoint(self, consumer: str) -> int:
         """``consumer``'s committed position (0 when it has none), without locking it."""

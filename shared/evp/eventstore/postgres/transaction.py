@@ -48,6 +48,11 @@ class PostgresTransaction:
         """The connection this transaction runs on."""
         return self._connection
 
+    @property
+    def appended(self) -> bool:
+        """Whether the transaction staged any event."""
+        return bool(self._appends)
+
     async def append(
         self, stream_id: str, expected_version: int, events: Sequence[NewEvent]
     ) -> int:
