@@ -186,11 +186,25 @@ class Configuration:
         The global config applies to every subject, but a global ``alias`` names no subject.
         """
         default = Config(compatibility=self.default_compatibility)
-        effective = (await self._own_config(tx, GLOBAL_SCOPE)).over(default)
         if subject is None:
-            return effective
-        own = await self._own_config(tx, subject)
+            return (await self._own_config(tx, GLOBAL_SCOPE)).over(default)
+        # Both in one read: a lookup asks this of every request.
+        stored = await tx.settings(Setting.CONFIG, (GLOBAL_SCOPE, subject))
+        effective = Config.from_stored(stored.get(GLOBAL_SCOPE)).over(default)
+        own = Config.from_stored(stored.get(subject))
         return own.over(replace(effective, alias=None))
+
+    async def _aliased_config(self, tx: RegistryReads, subject: str) -> tuple[str, Config]:
+        """The subject ``subject``'s own config sends reads and writes to (``subject`` itself
+        without an alias), and the config that applies there; one read without an alias.
+
+        Only a subject's own config counts: a global alias would send every subject to one.
+        """
+        config = await self._effective_config(tx, subject)
+        if config.alias is None:  # the effective alias is the subject's own (see above)
+            return subject, config
+        target = validate_subject(config.alias)
+        return target, await self._effective_config(tx, target)
 
     async def _effective_compatibility(
         self, tx: RegistryReads, subject: str | None

@@ -395,6 +395,14 @@ class _Transaction:
         )
         return value
 
+    async def settings(self, kind: Setting, scopes: Sequence[str]) -> dict[str, str]:
+        rows = await self._db.fetch(
+            "SELECT scope, value FROM registry_settings WHERE kind = $1 AND scope = ANY($2)",
+            kind.value,
+            list(scopes),
+        )
+        return {row["scope"]: row["value"] for row in rows}
+
     async def max_schema_id(self) -> int:
         value: int = await self._db.fetchval("SELECT coalesce(max(id), 0) FROM registry_schemas")
         return value

@@ -182,8 +182,7 @@ class Registry(Configuration):
         """
         _require_known(subject)
         async with self.store.reads() as reads:
-            subject = await self._aliased(reads, subject)
-            config = await self._effective_config(reads, subject)
+            subject, config = await self._aliased_config(reads, subject)
             normalize = normalize or bool(config.normalize)
             candidate = await self.resolver.requested(reads, request, normalize=normalize)
             match = await self._find(
@@ -347,8 +346,7 @@ class Registry(Configuration):
         """Check ``request`` against ``version`` of ``subject``, or (``None``) per its level."""
         _require_known(subject)
         async with self.store.reads() as reads:
-            subject = await self._aliased(reads, subject)
-            config = await self._effective_config(reads, subject)
+            subject, config = await self._aliased_config(reads, subject)
             normalize = normalize or bool(config.normalize)
             candidate = await self.resolver.requested(reads, request, normalize=normalize)
             if version is None:

@@ -92,6 +92,9 @@ class RegistryReads(Protocol):
     async def setting(self, kind: Setting, scope: str) -> str | None:
         """The value of ``kind`` set for ``scope`` (a subject or :data:`GLOBAL_SCOPE`)."""
 
+    async def settings(self, kind: Setting, scopes: Sequence[str]) -> dict[str, str]:
+        """The values of ``kind`` set for each of ``scopes`` that has one, in one read."""
+
     async def max_schema_id(self) -> int:
         """The highest schema id held (0 when there is none)."""
 
