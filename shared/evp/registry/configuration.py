@@ -7,9 +7,12 @@ forgets its own settings, as Confluent's registry does.
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from dataclasses import replace
 
 from evp.registry.config import Config
+from evp.registry.config_cache import ConfigCache
 from evp.registry.errors import (
     CompatibilityNotConfiguredError,
     ModeNotConfiguredError,
@@ -36,6 +39,16 @@ class Configuration:
     def __init__(self, store: RegistryStore, default_compatibility: CompatibilityLevel) -> None:
         self.store = store
         self.default_compatibility = default_compatibility
+        self._configs = ConfigCache()
+
+    @asynccontextmanager
+    async def _writing(self) -> AsyncIterator[RegistryTransaction]:
+        """A transaction that may change configs: the cache forgets them once it ended."""
+        try:
+            async with self.store.transaction() as tx:
+                yield tx
+        finally:
+            self._configs.changed()
 
     async def config(
         self, subject: str | None = None, *, default_to_global: bool = False
@@ -61,7 +74,7 @@ class Configuration:
         """
         Config().updated(body)  # a bad body is refused before any lock is taken
         scope = GLOBAL_SCOPE if subject is None else validate_subject(subject)
-        async with self.store.transaction() as tx:
+        async with self._writing() as tx:
             await self._lock(tx, subject)
             await self._require_writable(tx, subject)
             current = await self._own_config(tx, scope)
@@ -83,7 +96,7 @@ class Configuration:
     async def delete_config(self, subject: str | None = None) -> Config:
         """Forget the config of ``subject`` (or reset the global one); return what it was."""
         _check_scope(subject)
-        async with self.store.transaction() as tx:
+        async with self._writing() as tx:
             await self._lock(tx, subject)
             await self._require_writable(tx, subject)
             if subject is None:
@@ -195,16 +208,25 @@ class Configuration:
         return own.over(replace(effective, alias=None))
 
     async def _aliased_config(self, tx: RegistryReads, subject: str) -> tuple[str, Config]:
-        """The subject ``subject``'s own config sends reads and writes to (``subject`` itself
-        without an alias), and the config that applies there; one read without an alias.
+        """The subject ``subject``'s own config sends reads to (``subject`` itself without
+        an alias), and the config that applies there, from the cache when it has them.
 
         Only a subject's own config counts: a global alias would send every subject to one.
+        For reads only: a write reads configs in its transaction, under its locks.
         """
-        config = await self._effective_config(tx, subject)
+        config = await self._cached_config(tx, subject)
         if config.alias is None:  # the effective alias is the subject's own (see above)
             return subject, config
         target = validate_subject(config.alias)
-        return target, await self._effective_config(tx, target)
+        return target, await self._cached_config(tx, target)
+
+    async def _cached_config(self, tx: RegistryReads, subject: str) -> Config:
+        config = self._configs.get(subject)
+        if config is None:
+            generation = self._configs.generation
+            config = await self._effective_config(tx, subject)
+            self._configs.put(subject, config, generation)
+        return config
 
     async def _effective_compatibility(
         self, tx: RegistryReads, subject: str | None

@@ -241,7 +241,7 @@ class Registry(Configuration):
     async def delete_version(self, subject: str, version: int, *, permanent: bool = False) -> int:
         """Soft-delete ``version`` of ``subject`` (or purge a soft-deleted one); return it."""
         _require_known(subject)
-        async with self.store.transaction() as tx:
+        async with self._writing() as tx:
             subject = await self._aliased(tx, subject)
             await tx.lock_subject(subject)
             await self._require_writable(tx, subject)
@@ -269,7 +269,7 @@ class Registry(Configuration):
     async def delete_subject(self, subject: str, *, permanent: bool = False) -> list[int]:
         """Soft-delete every version of ``subject`` (or purge a soft-deleted subject)."""
         _require_known(subject)
-        async with self.store.transaction() as tx:
+        async with self._writing() as tx:
             subject = await self._aliased(tx, subject)
             await tx.lock_subject(subject)
             await self._require_writable(tx, subject)
