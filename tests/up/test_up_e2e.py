@@ -24,7 +24,7 @@ import asyncpg
 import httpx
 import pytest
 
-from evp.testing.up import up_environment
+from evp.up.environment import embedded_environment
 from evp.up.plan import SERVICES
 from evp.up.seed import CATALOGUE
 
@@ -87,7 +87,7 @@ def run(tmp_path_factory: pytest.TempPathFactory) -> _Run:
         [sys.executable, "-m", "evp", "up", "--json", str(state_path), "--replicas",
          "inventory=2", "--console-port", "0", "--topic-prefix", f"up-{uuid.uuid4().hex[:6]}.",
          "--grace", "20"],
-        cwd=ROOT, env=up_environment(tmp_path / "data"), stdout=log, stderr=subprocess.STDOUT,
+        cwd=ROOT, env=embedded_environment(tmp_path / "data"), stdout=log, stderr=subprocess.STDOUT,
         text=True,
     )  # fmt: skip
     try:

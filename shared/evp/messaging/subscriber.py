@@ -56,7 +56,7 @@ _RESTART_BACKOFF = Backoff(0.1, 5.0)
 # Leaving the group commits and waits for the coordinator; librdkafka bounds neither
 # wait by itself, and a close that never returns would hold the process's stop forever.
 _CLOSE_TIMEOUT_S = 30.0
-_LEARN_STARTS_S = 0.5
+_LEARN_STARTS_S = 0.5  # between tries while the broker cannot tell
 _BROKER_TIMEOUT_S = 5.0
 
 
@@ -139,6 +139,7 @@ class Subscriber:
         self._waiter: ThreadPoolExecutor | None = None
         self._workers: set[asyncio.Task[None]] = set()
         self._assigned = asyncio.Event()
+        self._reassigned = asyncio.Event()  # partitions came whose start is not known yet
         self._loop: asyncio.AbstractEventLoop | None = None
         self._halted = asyncio.Event()
         self._watchdog: asyncio.Task[None] | None = None
@@ -386,6 +387,7 @@ class Subscriber:
         _log.info("group %s: assigned %s", self.group, _names(partitions))
         if partitions and self._loop is not None:
             self._loop.call_soon_threadsafe(self._assigned.set)
+            self._loop.call_soon_threadsafe(self._reassigned.set)
 
     def _on_revoke(self, consumer: Consumer, partitions: list[TopicPartition]) -> None:
         self._commit(consumer, self._release(partitions), asynchronous=False)
@@ -504,7 +506,8 @@ class Subscriber:
         tells; asking is a broker round trip, so it runs on a thread, off the fetch path.
         """
         while True:
-            await asyncio.sleep(_LEARN_STARTS_S)
+            await self._reassigned.wait()
+            self._reassigned.clear()
             with self._lock:
                 unknown = [
                     p
@@ -517,6 +520,8 @@ class Subscriber:
                 starts = await asyncio.to_thread(_starts_of, consumer, unknown)
             except (KafkaException, RuntimeError) as error:
                 _log.debug("group %s: positions unavailable: %s", self.group, error)
+                await asyncio.sleep(_LEARN_STARTS_S)
+                self._reassigned.set()  # try again
                 continue
             for partition, start in zip(unknown, starts, strict=True):
                 partition.start = start

@@ -14,18 +14,13 @@ import subprocess
 import sys
 import time
 import uuid
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
-from evp.up.environment import CONFIGURED, embedded_environment
+from evp.up.environment import embedded_environment
 
-__all__ = ["CONFIGURED", "UpProcess", "running_up", "up_environment"]
-
-
-def up_environment(data_dir: Path, environ: Mapping[str, str] | None = None) -> dict[str, str]:
-    """``environ`` (the process's) without what configures parts, data in ``data_dir``."""
-    return embedded_environment(data_dir, environ)
+__all__ = ["UpProcess", "running_up"]
 
 
 class UpProcess:
@@ -84,7 +79,7 @@ def running_up(directory: Path, *arguments: str, cwd: Path | None = None) -> Ite
         process = subprocess.Popen(
             [sys.executable, "-m", "evp", "up", "--json", str(state_path),
              "--topic-prefix", f"up-{uuid.uuid4().hex[:6]}.", *arguments],
-            cwd=cwd, env=up_environment(directory / "data"), stdout=log,
+            cwd=cwd, env=embedded_environment(directory / "data"), stdout=log,
             stderr=subprocess.STDOUT, text=True,
         )  # fmt: skip
     up = UpProcess(process, state_path, output)
