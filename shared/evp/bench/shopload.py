@@ -34,6 +34,7 @@ from evp.bench.errors import BenchError
 from evp.chaos.load import Arrival, Load, Placed, arrivals
 from evp.demo.client import ShopClient
 from evp.demo.mix import Mix, PlannedOrder
+from evp.demo.report import percentile as nearest_rank
 from evp.events import OrderCancelled, OrderConfirmed
 
 __all__ = [
@@ -67,10 +68,8 @@ _GIVE_UP_S = 120.0
 
 def percentile(ordered: Sequence[float], fraction: float) -> float:
     """The nearest-rank ``fraction`` percentile of the ascending ``ordered``; 0 if empty."""
-    if not ordered:
-        return 0.0
-    rank = math.ceil(fraction * len(ordered))
-    return float(ordered[min(len(ordered), max(1, rank)) - 1])
+    found = nearest_rank(list(ordered), fraction * 100)
+    return 0.0 if found is None else float(found)
 
 
 def schedule(
